@@ -1,0 +1,33 @@
+import { ERROR_CATALOGUE, ErrorKey, renderMessage } from './error-catalogue';
+
+export interface AppErrorOptions {
+  /** The OTP request id the error is about, echoed as `requestID` in the envelope. */
+  requestId?: string;
+  /** Seconds, sent as the `Retry-After` header. */
+  retryAfter?: number;
+}
+
+/** A domain error from the catalogue. Services throw these; the global filter renders them. */
+export class AppError extends Error {
+  readonly code: number;
+  readonly status: number;
+
+  constructor(
+    readonly key: ErrorKey,
+    readonly params: Record<string, string | number> = {},
+    readonly options: AppErrorOptions = {},
+  ) {
+    const entry = ERROR_CATALOGUE[key];
+    super(renderMessage(entry.message, params));
+    this.code = entry.code;
+    this.status = entry.status;
+  }
+
+  static missing(name: string): AppError {
+    return new AppError('MISSING_PARAMETER', { name });
+  }
+
+  static invalid(name: string, why: string): AppError {
+    return new AppError('INVALID_PARAMETER', { name, why });
+  }
+}

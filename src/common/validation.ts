@@ -1,0 +1,41 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { AppError } from './errors/app-error';
+
+const MISSING_CONSTRAINTS = new Set(['isDefined', 'isNotEmpty']);
+
+/**
+ * The one validation pipe: DTOs describe the input, and the first violation becomes 480 (absent or
+ * empty) or 481 (present but wrong) with the parameter's name, as the catalogue says.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    transform: true,
+    whitelist: true,
+    exceptionFactory: (errors) => toAppError(errors),
+  });
+}
+
+function toAppError(errors: ValidationError[], parent = ''): AppError {
+  const error = errors[0];
+  const name = parent ? `${parent}.${error.property}` : error.property;
+  if (!error.constraints && error.children?.length) return toAppError(error.children, name);
+  const constraints = Object.entries(error.constraints ?? {});
+  if (constraints.some(([constraint]) => MISSING_CONSTRAINTS.has(constraint))) return AppError.missing(name);
+  // Decorators run bottom-up; the last violation reported is the top-most, most general one.
+  const [, message] = constraints[constraints.length - 1] ?? ['', 'is invalid'];
+  // class-validator's default messages start with the property name; the envelope names it already.
+  return AppError.invalid(name, message.startsWith(`${error.property} `) ? message.slice(error.property.length + 1) : message);
+}
+
+/** Numbers may arrive as strings (`"length":"6"`); anything else is left for the validator to refuse. */
+export const ToInt = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value) ? Number(value) : value));
+
+/** `true`/`false` from a query string or a form body. */
+export const ToBoolean = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+
+/** Trims strings; an all-blank value then counts as missing. */
+export const Trim = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));

@@ -1,0 +1,159 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export type Role = 'all' | 'api' | 'worker';
+
+export const DEFAULT_DATABASE_URL = 'sqlite:data/otpgate.sqlite';
+export type SmsProviderName = 'console' | 'smpp' | 'http';
+export type VoiceProviderName = 'console' | 'twiml';
+export type EmailProviderName = 'console' | 'smtp';
+
+export type DatabaseConfig =
+  | { type: 'sqlite'; database: string }
+  /** `mariadb://` selects TypeORM's MariaDB dialect up front; a `mysql://` URL is probed at connect. */
+  | { type: 'mysql'; url: string; mariadb: boolean };
+
+/** Thrown for invalid configuration; main.ts prints its one-line message and exits. */
+export class ConfigError extends Error {}
+
+/**
+ * The one place that reads process.env. Everything else receives this object through DI,
+ * so tests build the app from an explicit environment.
+ */
+export class AppConfig {
+  readonly port: number;
+  readonly role: Role;
+  readonly database: DatabaseConfig;
+  readonly redisUrl?: string;
+  /** Prefix of every Redis key (queues and limiter), so several deployments or test runs can share a server. */
+  readonly redisPrefix: string;
+  readonly appSecret?: string;
+  readonly bootstrapAccountSid?: string;
+  readonly bootstrapAuthToken?: string;
+  readonly logLevel: string;
+  /** How long an authenticated account is trusted before its token and status are read again. */
+  readonly authCacheMs: number;
+  readonly delivery: { attempts: number; backoffMs: number; concurrency: number };
+  readonly sms: { provider: SmsProviderName; smppUrl?: string; httpUrl?: string };
+  readonly voice: { provider: VoiceProviderName; apiUrl?: string; accountSid?: string; authToken?: string };
+  readonly email: { provider: EmailProviderName; smtpUrl?: string };
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.port = int(env, 'PORT', 3000, 0, 65535);
+    this.role = oneOf(env, 'ROLE', ['all', 'api', 'worker'] as const, 'all');
+    this.database = parseDatabaseUrl(env.DATABASE_URL || DEFAULT_DATABASE_URL);
+    this.redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+    this.redisPrefix = env.REDIS_PREFIX || 'otpgate';
+    this.appSecret = env.APP_SECRET || undefined;
+    if (this.appSecret !== undefined && this.appSecret.length < 32) {
+      throw new ConfigError('APP_SECRET must be at least 32 characters');
+    }
+    if (this.database.type === 'mysql' && !this.appSecret) {
+      throw new ConfigError('APP_SECRET is required when DATABASE_URL is a MySQL database');
+    }
+    if (this.role !== 'all' && !this.redisUrl) {
+      throw new ConfigError(`REDIS_URL is required when ROLE=${this.role}`);
+    }
+    this.bootstrapAccountSid = env.BOOTSTRAP_ACCOUNT_SID || undefined;
+    this.bootstrapAuthToken = env.BOOTSTRAP_AUTH_TOKEN || undefined;
+    if (this.bootstrapAccountSid && !/^AC[0-9a-f]{32}$/.test(this.bootstrapAccountSid)) {
+      throw new ConfigError('BOOTSTRAP_ACCOUNT_SID must be AC followed by 32 lowercase hex digits');
+    }
+    if (Boolean(this.bootstrapAccountSid) !== Boolean(this.bootstrapAuthToken)) {
+      throw new ConfigError('BOOTSTRAP_ACCOUNT_SID and BOOTSTRAP_AUTH_TOKEN must be set together');
+    }
+    if (this.bootstrapAuthToken && this.bootstrapAuthToken.length < 16) {
+      throw new ConfigError('BOOTSTRAP_AUTH_TOKEN must be at least 16 characters');
+    }
+    this.logLevel = oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info');
+    this.authCacheMs = int(env, 'AUTH_CACHE_MS', 5000, 0, 60000);
+    this.delivery = {
+      attempts: int(env, 'DELIVERY_ATTEMPTS', 5, 1, 20),
+      backoffMs: int(env, 'DELIVERY_BACKOFF_MS', 1000, 1, 600000),
+      concurrency: int(env, 'DELIVERY_CONCURRENCY', 50, 1, 1000),
+    };
+    this.sms = { provider: oneOf(env, 'SMS_PROVIDER', ['console', 'smpp', 'http'] as const, 'console') };
+    if (this.sms.provider === 'smpp') this.sms.smppUrl = required(url(env, 'SMPP_URL', ['smpp:']), 'SMPP_URL');
+    if (this.sms.provider === 'http') this.sms.httpUrl = required(url(env, 'SMS_HTTP_URL', ['http:', 'https:']), 'SMS_HTTP_URL');
+    this.voice = { provider: oneOf(env, 'VOICE_PROVIDER', ['console', 'twiml'] as const, 'console') };
+    if (this.voice.provider === 'twiml') {
+      this.voice.apiUrl = required(url(env, 'VOICE_API_URL', ['http:', 'https:']), 'VOICE_API_URL');
+      this.voice.accountSid = required(env.VOICE_ACCOUNT_SID, 'VOICE_ACCOUNT_SID');
+      this.voice.authToken = required(env.VOICE_AUTH_TOKEN, 'VOICE_AUTH_TOKEN');
+    }
+    this.email = { provider: oneOf(env, 'EMAIL_PROVIDER', ['console', 'smtp'] as const, 'console') };
+    if (this.email.provider === 'smtp') this.email.smtpUrl = required(url(env, 'SMTP_URL', ['smtp:', 'smtps:']), 'SMTP_URL');
+  }
+
+  get runsApi(): boolean {
+    return this.role !== 'worker';
+  }
+
+  get runsWorkers(): boolean {
+    return this.role !== 'api';
+  }
+
+  /** Directory for the embedded default's files (the SQLite database and the generated secret). */
+  get dataDir(): string | undefined {
+    if (this.database.type !== 'sqlite' || this.database.database === ':memory:') return undefined;
+    return resolve(this.database.database, '..');
+  }
+}
+
+/** Reads `.env` when present; values already in the environment win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+export function parseDatabaseUrl(value: string): DatabaseConfig {
+  if (value.startsWith('sqlite:')) {
+    const database = value.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (!database) throw new ConfigError('DATABASE_URL: sqlite:<path> needs a file path (or :memory:)');
+    return { type: 'sqlite', database };
+  }
+  if (value.startsWith('mysql://') || value.startsWith('mariadb://')) {
+    const parsed = safeUrl(value, 'DATABASE_URL');
+    if (!parsed.pathname || parsed.pathname === '/') throw new ConfigError('DATABASE_URL: the MySQL URL needs a database name');
+    return { type: 'mysql', url: value.replace(/^mariadb:/, 'mysql:'), mariadb: value.startsWith('mariadb:') };
+  }
+  throw new ConfigError('DATABASE_URL must start with sqlite: or mysql://');
+}
+
+function safeUrl(value: string, name: string): URL {
+  try {
+    return new URL(value);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
+  const value = env[name];
+  if (!value) return undefined;
+  if (!protocols.includes(safeUrl(value, name).protocol)) {
+    throw new ConfigError(`${name} must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL`);
+  }
+  return value;
+}
+
+function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined || value === '') throw new ConfigError(`${name} is required by the configured provider`);
+  return value;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}`);
+  }
+  return parsed;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(`${name} must be one of ${allowed.join(', ')}`);
+  return value as T;
+}

@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DataSourceOptions } from 'typeorm';
+import { DatabaseConfig } from '../../config/app-config';
+import { InitialSchema1764115200000 } from '../../migrations/1764115200000-initial-schema';
+import { Account } from '../../modules/accounts/account.entity';
+import { Limit } from '../../modules/limits/limit.entity';
+import { Otp } from '../../modules/otp/otp.entity';
+
+export const ENTITIES = [Account, Limit, Otp];
+export const MIGRATIONS = [InitialSchema1764115200000];
+
+/** One definition of the connection for the app, the tests and the TypeORM CLI (ormconfig.ts). */
+export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
+  const common = { entities: ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false } as const;
+  if (database.type === 'sqlite') {
+    const file = database.database;
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      enableWAL: file !== ':memory:',
+      // WAL with synchronous=NORMAL is durable against a process crash and fast; see SQLite's docs.
+      prepareDatabase: (db: { pragma(source: string): unknown }) => {
+        db.pragma('synchronous = NORMAL');
+      },
+    };
+  }
+  return {
+    ...common,
+    type: database.mariadb ? 'mariadb' : 'mysql',
+    url: database.url,
+    timezone: 'Z',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    connectTimeout: 5000,
+    extra: { connectionLimit: 20, enableKeepAlive: true, waitForConnections: true, queueLimit: 1000 },
+  };
+}

@@ -1,0 +1,197 @@
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { AppConfig, ConfigError } from '../../config/app-config';
+import { Clock } from '../../common/clock';
+import { AppError } from '../../common/errors/app-error';
+import { newSid } from '../../common/ids';
+import { PageWindow } from '../../common/paging';
+import { Secrets } from '../../infra/secrets/secrets';
+import { Account, AccountStatus } from './account.entity';
+
+/** The deepest tree `Account.path` can hold (700 characters, 35 per level). */
+const MAX_DEPTH = 20;
+
+export interface IssuedAccount {
+  account: Account;
+  authToken: string;
+}
+
+@Injectable()
+export class AccountsService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(AccountsService.name);
+  /**
+   * Accounts read for authentication and scope checks, kept for `authCacheMs`. A change made
+   * through this process clears it at once; other processes see it within that bound.
+   */
+  private readonly cache = new Map<string, { account: Account | null; expires: number }>();
+
+  constructor(
+    @InjectRepository(Account) private readonly accounts: Repository<Account>,
+    private readonly config: AppConfig,
+    private readonly secrets: Secrets,
+    private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.runsApi) await this.ensureRoot();
+  }
+
+  /** SPEC §3: the root account comes from BOOTSTRAP_* or, on an empty embedded database, is generated once. */
+  async ensureRoot(): Promise<void> {
+    const { bootstrapAccountSid: sid, bootstrapAuthToken: token } = this.config;
+    if (sid && token) {
+      const existing = await this.accounts.findOneBy({ sid });
+      if (!existing) {
+        await this.insertIgnoringDuplicate(this.newAccount(sid, null, '', 'root', null, token));
+      } else if (!Secrets.sameHash(existing.tokenHash, this.secrets.hashToken(token))) {
+        await this.accounts.update({ sid }, { tokenHash: this.secrets.hashToken(token), dateUpdated: this.clock.now() });
+      }
+      return;
+    }
+    if ((await this.accounts.count()) > 0) return;
+    if (this.config.database.type !== 'sqlite') {
+      throw new ConfigError('BOOTSTRAP_ACCOUNT_SID and BOOTSTRAP_AUTH_TOKEN are required to create the first account on MySQL');
+    }
+    const issued = this.newIssued(null, '', 'root', null);
+    await this.accounts.insert(issued.account);
+    // Printed once, on purpose: this is how the operator of the embedded default learns the credentials.
+    this.logger.warn(`created root account ${issued.account.sid} with auth token ${issued.authToken} (shown once; set BOOTSTRAP_* to choose them)`);
+  }
+
+  /** The active account these credentials belong to, or null. */
+  async authenticate(sid: string, token: string): Promise<Account | null> {
+    const account = await this.find(sid);
+    if (!account || account.status !== 'active') return null;
+    return Secrets.sameHash(account.tokenHash, this.secrets.hashToken(token)) ? account : null;
+  }
+
+  /**
+   * The account a request acts for: the caller, or `accountSid` when it is the caller or one of
+   * its descendants at any depth. Anything else (a parent, a sibling, an unknown sid) is 482.
+   */
+  async actingAccount(caller: Account, accountSid?: string): Promise<Account> {
+    if (!accountSid || accountSid === caller.sid) return caller;
+    const target = await this.find(accountSid);
+    if (!target || !isInTree(caller, target)) throw new AppError('ACCOUNT_OUT_OF_SCOPE', { sid: accountSid });
+    return target;
+  }
+
+  /** For the accounts API: an account outside the caller's tree does not exist (498). */
+  async getInTree(caller: Account, sid: string): Promise<Account> {
+    const account = sid === caller.sid ? caller : await this.find(sid);
+    if (!account || !isInTree(caller, account)) throw new AppError('ACCOUNT_NOT_FOUND');
+    return account;
+  }
+
+  async create(caller: Account, input: { friendlyName: string; email?: string; accountSid?: string }): Promise<IssuedAccount> {
+    const parent = await this.actingAccount(caller, input.accountSid);
+    if (parent.status !== 'active') throw AppError.invalid('accountSid', `account ${parent.sid} is ${parent.status}`);
+    if (depth(parent) >= MAX_DEPTH) throw AppError.invalid('accountSid', `sub-accounts are limited to ${MAX_DEPTH} levels`);
+    const issued = this.newIssued(parent.sid, parent.path, input.friendlyName, input.email ?? null);
+    await this.accounts.insert(issued.account);
+    return issued;
+  }
+
+  async list(caller: Account, recursive: boolean, window: PageWindow): Promise<[Account[], number]> {
+    const query = this.accounts.createQueryBuilder('a');
+    if (recursive) query.where('a.path LIKE :prefix AND a.sid <> :sid', { prefix: `${caller.path}%`, sid: caller.sid });
+    else query.where('a.parentSid = :sid', { sid: caller.sid });
+    return query.orderBy('a.dateCreated', 'ASC').addOrderBy('a.sid', 'ASC').skip(window.offset).take(window.pageSize).getManyAndCount();
+  }
+
+  /**
+   * A status change applies to the whole subtree (closed accounts stay closed); a closed account
+   * cannot change again, and an account cannot change its own status (it would lock itself out).
+   */
+  async update(caller: Account, sid: string, input: { friendlyName?: string; status?: AccountStatus }): Promise<Account> {
+    const account = await this.getInTree(caller, sid);
+    if (account.status === 'closed') throw AppError.invalid('sid', 'a closed account cannot change');
+    if (input.status !== undefined && input.status !== account.status && account.sid === caller.sid) {
+      throw AppError.invalid('status', 'an account cannot change its own status');
+    }
+    const now = this.clock.now();
+    await this.accounts.manager.transaction(async (manager) => {
+      if (input.friendlyName !== undefined) {
+        await manager.update(Account, { sid }, { friendlyName: input.friendlyName, dateUpdated: now });
+      }
+      if (input.status !== undefined && input.status !== account.status) {
+        await manager
+          .createQueryBuilder()
+          .update(Account)
+          .set({ status: input.status, dateUpdated: now })
+          .where('path LIKE :prefix AND status <> :closed', { prefix: `${account.path}%`, closed: 'closed' })
+          .execute();
+      }
+    });
+    this.cache.clear();
+    return this.accounts.findOneByOrFail({ sid });
+  }
+
+  async rotateToken(caller: Account, sid: string): Promise<IssuedAccount> {
+    const account = await this.getInTree(caller, sid);
+    if (account.status === 'closed') throw AppError.invalid('sid', 'a closed account cannot change');
+    const authToken = newToken();
+    await this.accounts.update({ sid }, { tokenHash: this.secrets.hashToken(authToken), dateUpdated: this.clock.now() });
+    this.cache.delete(sid);
+    return { account: await this.accounts.findOneByOrFail({ sid }), authToken };
+  }
+
+  /** Emails of accounts by sid, for responses that show them (limits). */
+  async emails(sids: string[]): Promise<Map<string, string | null>> {
+    const result = new Map<string, string | null>();
+    for (const sid of new Set(sids)) result.set(sid, (await this.find(sid))?.email ?? null);
+    return result;
+  }
+
+  private async find(sid: string): Promise<Account | null> {
+    const now = Date.now();
+    const hit = this.cache.get(sid);
+    if (hit && hit.expires > now) return hit.account;
+    const account = await this.accounts.findOneBy({ sid });
+    if (this.config.authCacheMs > 0) this.cache.set(sid, { account, expires: now + this.config.authCacheMs });
+    return account;
+  }
+
+  private newIssued(parentSid: string | null, parentPath: string, friendlyName: string, email: string | null): IssuedAccount {
+    const authToken = newToken();
+    return { account: this.newAccount(newSid('AC'), parentSid, parentPath, friendlyName, email, authToken), authToken };
+  }
+
+  private newAccount(sid: string, parentSid: string | null, parentPath: string, friendlyName: string, email: string | null, token: string): Account {
+    const now = this.clock.now();
+    return this.accounts.create({
+      sid,
+      parentSid,
+      path: `${parentPath}${sid}/`,
+      friendlyName,
+      email,
+      status: 'active',
+      tokenHash: this.secrets.hashToken(token),
+      dateCreated: now,
+      dateUpdated: now,
+    });
+  }
+
+  private async insertIgnoringDuplicate(account: Account): Promise<void> {
+    try {
+      await this.accounts.insert(account);
+    } catch (error) {
+      // Two processes starting together both try to create the root; one insert is enough.
+      if (!(await this.accounts.existsBy({ sid: account.sid }))) throw error;
+    }
+  }
+}
+
+export function isInTree(ancestor: Account, account: Account): boolean {
+  return account.path.startsWith(ancestor.path);
+}
+
+function depth(account: Account): number {
+  return account.path.split('/').length - 1;
+}
+
+function newToken(): string {
+  return randomBytes(16).toString('hex');
+}

@@ -1,0 +1,79 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PagingQuery } from '../../../common/paging';
+import { formatTime } from '../../../common/time';
+import { ToBoolean, Trim } from '../../../common/validation';
+import { Account, ACCOUNT_STATUSES, AccountStatus } from '../account.entity';
+
+export class CreateAccountDto {
+  @ApiProperty({ example: 'Acme EU', maxLength: 255 })
+  @Trim()
+  @IsNotEmpty()
+  @IsString()
+  @MaxLength(255)
+  friendlyName: string;
+
+  @ApiPropertyOptional({ example: 'ops@acme.example', maxLength: 255 })
+  @Trim()
+  @IsOptional()
+  @IsEmail()
+  @MaxLength(255)
+  email?: string;
+
+  @ApiPropertyOptional({ description: 'Create the account under this sub-account instead of the caller.' })
+  @IsOptional()
+  @IsString()
+  accountSid?: string;
+}
+
+export class UpdateAccountDto {
+  @ApiPropertyOptional({ maxLength: 255 })
+  @Trim()
+  @IsOptional()
+  @IsNotEmpty()
+  @IsString()
+  @MaxLength(255)
+  friendlyName?: string;
+
+  @ApiPropertyOptional({ enum: ACCOUNT_STATUSES, description: 'Applies to the whole subtree; `closed` is final.' })
+  @IsOptional()
+  @IsIn(ACCOUNT_STATUSES)
+  status?: AccountStatus;
+}
+
+export class ListAccountsQuery extends PagingQuery {
+  @ApiPropertyOptional({ description: 'List the whole subtree instead of the direct sub-accounts.' })
+  @ToBoolean()
+  @IsOptional()
+  @IsBoolean()
+  recursive?: boolean;
+}
+
+export class AccountDto {
+  @ApiProperty({ example: 'AC55a9977a50647d2fa38fa1f505206aaf' }) sid: string;
+  @ApiProperty({ type: String, nullable: true }) parentSid: string | null;
+  @ApiProperty() friendlyName: string;
+  @ApiProperty({ type: String, nullable: true }) email: string | null;
+  @ApiProperty({ enum: ACCOUNT_STATUSES }) status: AccountStatus;
+  @ApiProperty({ example: '2021-02-04T03:52:09.400+0000' }) dateCreated: string;
+  @ApiProperty({ example: '2021-02-04T03:52:09.400+0000' }) dateUpdated: string;
+  @ApiProperty({ example: '/accounts/AC55a9977a50647d2fa38fa1f505206aaf' }) uri: string;
+
+  static from(account: Account): AccountDto {
+    return {
+      sid: account.sid,
+      parentSid: account.parentSid,
+      friendlyName: account.friendlyName,
+      email: account.email,
+      status: account.status,
+      dateCreated: formatTime(account.dateCreated),
+      dateUpdated: formatTime(account.dateUpdated),
+      uri: `/accounts/${account.sid}`,
+    };
+  }
+}
+
+export class IssuedAccountDto extends AccountDto {
+  @ApiProperty({ description: 'Shown once: only its hash is stored.', example: '6f1c0b1e2d3a4f5e6d7c8b9a0f1e2d3c' })
+  authToken: string;
+}

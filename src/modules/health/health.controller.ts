@@ -1,0 +1,39 @@
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import Redis from 'ioredis';
+import { ApiErrors } from '../../common/swagger';
+
+/** Liveness plus the dependencies: the database always, Redis when configured. Public. */
+@ApiTags('Health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    @Optional() @Inject(Redis) private readonly redis?: Redis,
+  ) {}
+
+  @Get()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Liveness and dependency health (database, and Redis when configured).' })
+  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } } } })
+  @ApiErrors('UNAVAILABLE')
+  check(): Promise<HealthCheckResult> {
+    const checks: HealthIndicatorFunction[] = [() => this.database.pingCheck('database', { timeout: 2000 })];
+    const redis = this.redis;
+    if (redis) {
+      checks.push(async () => {
+        const session = this.indicators.check('redis');
+        try {
+          await redis.ping();
+          return session.up();
+        } catch {
+          return session.down();
+        }
+      });
+    }
+    return this.health.check(checks);
+  }
+}

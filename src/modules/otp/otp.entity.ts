@@ -1,0 +1,120 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { TimestampColumn } from '../../infra/database/columns';
+
+export type Channel = 'sms' | 'call' | 'email';
+export const CHANNELS: readonly Channel[] = ['sms', 'call', 'email'];
+
+/** Stored status; `expired` and guard-time cancellation are also derived from the clock on read. */
+export type OtpStatus = 'pending' | 'verified' | 'canceled' | 'expired' | 'failed';
+export const OTP_STATUSES: readonly OtpStatus[] = ['pending', 'verified', 'canceled', 'expired', 'failed'];
+
+export type DeliveryStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed';
+export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'sent', 'delivered', 'undelivered', 'failed'];
+
+export const MAX_VERIFY_ATTEMPTS = 5;
+
+/** One OTP request: the session detail record of SPEC §6. The code itself is never stored. */
+@Entity('otp_session')
+@Index('IDX_otp_destination', ['accountSid', 'service', 'to', 'dateCreated'])
+@Index('IDX_otp_account_created', ['accountSid', 'dateCreated'])
+@Index('IDX_otp_delivery_created', ['deliveryStatus', 'dateCreated'])
+@Index('IDX_otp_status_expires', ['status', 'dateExpires'])
+export class Otp {
+  @PrimaryColumn({ type: 'varchar', length: 35 })
+  requestId: string;
+
+  @Column({ type: 'varchar', length: 34 })
+  accountSid: string;
+
+  @Column({ type: 'varchar', length: 128 })
+  service: string;
+
+  @Column({ type: 'varchar', length: 8 })
+  channel: Channel;
+
+  @Column({ name: 'sender', type: 'varchar', length: 320 })
+  from: string;
+
+  /** Normalised destination: phone digits without `+`/`00`, or a lower-cased email address. */
+  @Column({ name: 'recipient', type: 'varchar', length: 320 })
+  to: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: OtpStatus;
+
+  @Column({ type: 'varchar', length: 16 })
+  deliveryStatus: DeliveryStatus;
+
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  deliveryError: string | null;
+
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  provider: string | null;
+
+  @Index('IDX_otp_provider_message')
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  providerMessageId: string | null;
+
+  /** Wrong codes so far; at MAX_VERIFY_ATTEMPTS the OTP is locked (status `failed`). */
+  @Column({ type: 'int', default: 0 })
+  attempts: number;
+
+  @Column({ type: 'int' })
+  codeLength: number;
+
+  /** HMAC-SHA-256 of the code with the server secret. */
+  @Column({ type: 'varchar', length: 64 })
+  codeHash: string;
+
+  /** The code sealed with the server secret for delivery (and re-delivery after a crash); cleared once delivery ends. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  sealedCode: string | null;
+
+  @Column({ type: 'int' })
+  timeout: number;
+
+  @Column({ type: 'int', nullable: true })
+  guardTime: number | null;
+
+  /** Set when this send kept an earlier OTP verifiable for a guard time: its verify must cancel it. */
+  @Column({ type: 'boolean', width: 1, default: false })
+  guarded: boolean;
+
+  /** The `limits` map of the send, as JSON. */
+  @Column({ type: 'text', nullable: true })
+  limits: string | null;
+
+  @Column({ type: 'text' })
+  body: string;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  subject: string | null;
+
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  voice: string | null;
+
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  language: string | null;
+
+  @Column({ name: 'repeatCount', type: 'int', nullable: true })
+  repeat: number | null;
+
+  @TimestampColumn()
+  dateCreated: number;
+
+  @TimestampColumn()
+  dateUpdated: number;
+
+  @TimestampColumn({ nullable: true })
+  dateSent: number | null;
+
+  @TimestampColumn({ nullable: true })
+  dateVerified: number | null;
+
+  /** When it was (or, during a guard time, will be) canceled. */
+  @TimestampColumn({ nullable: true })
+  dateCanceled: number | null;
+
+  @TimestampColumn()
+  dateExpires: number;
+}

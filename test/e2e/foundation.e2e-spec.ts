@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildOpenApiDocument, stableJson } from '../../src/http-app';
+import { TestApp } from '../support/test-app';
+
+describe('foundation: envelope, health, OpenAPI, schema', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await TestApp.start();
+  });
+
+  afterAll(() => app.close());
+
+  it('answers malformed JSON with 481 on body', async () => {
+    await app
+      .http(app.root)
+      .post('/accounts')
+      .set('Content-Type', 'application/json')
+      .send('{"friendlyName": ')
+      .expect(400, { code: 481, message: 'Invalid parameter body: malformed JSON', requestID: null });
+  });
+
+  it('answers an unknown route with the 404 envelope, with or without credentials', async () => {
+    await app.http().get('/nowhere').expect(404, { code: 404, message: 'Not found', requestID: null });
+    await app.http(app.root).post('/2fa/nowhere').send({}).expect(404, { code: 404, message: 'Not found', requestID: null });
+  });
+
+  it('answers a body over 64 kB with 413 in the envelope', async () => {
+    const res = await app.http(app.root).post('/accounts').send({ friendlyName: 'x'.repeat(70_000) }).expect(413);
+    expect(res.body).toEqual({ code: 413, message: 'Request body too large', requestID: null });
+  });
+
+  it('echoes a given X-Request-Id and generates one otherwise', async () => {
+    const given = await app.http().get('/health').set('X-Request-Id', 'trace-42').expect(200);
+    expect(given.headers['x-request-id']).toBe('trace-42');
+    const generated = await app.http().get('/health').expect(200);
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('reports health of the database (and Redis when configured)', async () => {
+    const res = await app.http().get('/health').expect(200);
+    expect(res.body.status).toBe('ok');
+    expect(res.body.details.database.status).toBe('up');
+    if (app.config.redisUrl) expect(res.body.details.redis.status).toBe('up');
+  });
+
+  it('serves Swagger UI and the spec without credentials', async () => {
+    const ui = await app.http().get('/docs').redirects(1).expect(200);
+    expect(ui.text).toContain('swagger');
+    const spec = await app.http().get('/docs-json').expect(200);
+    expect(spec.body.openapi).toMatch(/^3\./);
+  });
+
+  it('keeps the committed openapi.json equal to what the app generates (run `npm run openapi`)', () => {
+    const committed = readFileSync(join(__dirname, '../../openapi.json'), 'utf8');
+    expect(stableJson(buildOpenApiDocument(app.app))).toBe(committed);
+  });
+
+  it('documents the error codes of the catalogue with examples', () => {
+    const spec = buildOpenApiDocument(app.app);
+    const create = spec.paths['/accounts'].post!;
+    expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '401', '403', '500', '503']);
+    const badRequest = create.responses['400'] as { content: Record<string, { examples: Record<string, unknown> }> };
+    expect(Object.keys(badRequest.content['application/json'].examples)).toEqual(['480', '481']);
+  });
+
+  it('has a schema that matches the entities: generating a migration yields nothing', async () => {
+    const pending = await app.dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
+  it('turns an unexpected failure into a 500 envelope with a correlation id and nothing else', async () => {
+    const broken = await TestApp.start();
+    try {
+      await broken.dataSource.query('DROP TABLE account');
+      const res = await broken.http({ sid: 'AC0123456789abcdef0123456789abcdef', token: 'x' }).get('/accounts').set('X-Request-Id', 'corr-500').expect(500);
+      expect(res.body).toEqual({ code: 500, message: 'Internal error', requestID: 'corr-500' });
+      expect(res.text).not.toMatch(/account|SELECT|stack|at /i);
+    } finally {
+      await broken.close();
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { createConnection } from 'mysql2/promise';
+
+export type Driver = 'sqlite' | 'mysql';
+
+export const MYSQL = 'mysql://root@127.0.0.1:3306';
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+export function currentDriver(): Driver {
+  return process.env.TEST_DRIVER === 'mysql' ? 'mysql' : 'sqlite';
+}
+
+/** The part of the environment that chooses the drivers; `drop` removes the database and Redis keys. */
+export interface TestDatabase {
+  env: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+/** A fresh database of its own: a temporary SQLite file, or a new MariaDB database plus a Redis key prefix. */
+export async function createTestDatabase(driver: Driver = currentDriver()): Promise<TestDatabase> {
+  const name = `otpgate_t_${randomBytes(6).toString('hex')}`;
+  if (driver === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'otpgate-'));
+    return { env: { DATABASE_URL: `sqlite:${join(dir, 'otpgate.sqlite')}` }, drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
+  }
+  const admin = await createConnection(MYSQL);
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return {
+    env: { DATABASE_URL: `${MYSQL}/${name}`, REDIS_URL, REDIS_PREFIX: name },
+    drop: async () => {
+      const connection = await createConnection(MYSQL);
+      await connection.query(`DROP DATABASE IF EXISTS ${name}`);
+      await connection.end();
+      await deleteRedisKeys(`${name}*`);
+    },
+  };
+}
+
+export async function deleteRedisKeys(pattern: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
