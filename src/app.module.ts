@@ -6,6 +6,7 @@ import { LoggingModule } from './infra/logging/logging.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
+import { LimitsModule } from './modules/limits/limits.module';
 
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them); stdout by default. */
@@ -23,6 +24,7 @@ export class AppModule {
         DatabaseModule,
         RedisModule.register(config),
         AccountsModule,
+        LimitsModule,
         HealthModule,
       ],
     };

@@ -31,8 +31,11 @@ export class AppConfig {
   readonly bootstrapAccountSid?: string;
   readonly bootstrapAuthToken?: string;
   readonly logLevel: string;
-  /** How long an authenticated account is trusted before its token and status are read again. */
-  readonly authCacheMs: number;
+  /**
+   * How long accounts (token, status) and limit definitions read on the hot path are trusted
+   * before they are read again; changes made through another process take effect within it.
+   */
+  readonly cacheTtlMs: number;
   readonly delivery: { attempts: number; backoffMs: number; concurrency: number };
   readonly sms: { provider: SmsProviderName; smppUrl?: string; httpUrl?: string };
   readonly voice: { provider: VoiceProviderName; apiUrl?: string; accountSid?: string; authToken?: string };
@@ -66,7 +69,7 @@ export class AppConfig {
       throw new ConfigError('BOOTSTRAP_AUTH_TOKEN must be at least 16 characters');
     }
     this.logLevel = oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info');
-    this.authCacheMs = int(env, 'AUTH_CACHE_MS', 5000, 0, 60000);
+    this.cacheTtlMs = int(env, 'CACHE_TTL_MS', 5000, 0, 60000);
     this.delivery = {
       attempts: int(env, 'DELIVERY_ATTEMPTS', 5, 1, 20),
       backoffMs: int(env, 'DELIVERY_BACKOFF_MS', 1000, 1, 600000),

@@ -12,6 +12,9 @@ export class InitialSchema1764115200000 implements MigrationInterface {
   name = 'InitialSchema1764115200000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    // Names, services and destinations compare exactly, as SQLite does, not case-insensitively as MySQL's default collation would.
+    const exact = (column: TableColumnOptions): TableColumnOptions =>
+      queryRunner.connection.options.type === 'better-sqlite3' ? column : { ...column, charset: 'utf8mb4', collation: 'utf8mb4_bin' };
     await queryRunner.createTable(
       new Table({
         name: 'account',
@@ -39,7 +42,7 @@ export class InitialSchema1764115200000 implements MigrationInterface {
           { ...varchar('sid', 34), isPrimary: true },
           varchar('accountSid', 34),
           varchar('creatorSid', 34),
-          varchar('name', 64),
+          exact(varchar('name', 64)),
           { name: 'buckets', type: 'text' },
           varchar('description', 1024, true),
           bigint('dateCreated'),
@@ -57,10 +60,10 @@ export class InitialSchema1764115200000 implements MigrationInterface {
         columns: [
           { ...varchar('requestId', 35), isPrimary: true },
           varchar('accountSid', 34),
-          varchar('service', 128),
+          exact(varchar('service', 128)),
           varchar('channel', 8),
           varchar('sender', 320),
-          varchar('recipient', 320),
+          exact(varchar('recipient', 320)),
           varchar('status', 16),
           varchar('deliveryStatus', 16),
           varchar('deliveryError', 512, true),

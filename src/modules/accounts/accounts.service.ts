@@ -7,6 +7,7 @@ import { Clock } from '../../common/clock';
 import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
 import { PageWindow } from '../../common/paging';
+import { TtlCache } from '../../common/ttl-cache';
 import { Secrets } from '../../infra/secrets/secrets';
 import { Account, AccountStatus } from './account.entity';
 
@@ -21,18 +22,17 @@ export interface IssuedAccount {
 @Injectable()
 export class AccountsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AccountsService.name);
-  /**
-   * Accounts read for authentication and scope checks, kept for `authCacheMs`. A change made
-   * through this process clears it at once; other processes see it within that bound.
-   */
-  private readonly cache = new Map<string, { account: Account | null; expires: number }>();
+  /** Accounts read for authentication and scope checks (see AppConfig.cacheTtlMs). */
+  private readonly cache: TtlCache<Account | null>;
 
   constructor(
     @InjectRepository(Account) private readonly accounts: Repository<Account>,
     private readonly config: AppConfig,
     private readonly secrets: Secrets,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.cache = new TtlCache(config.cacheTtlMs);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.runsApi) await this.ensureRoot();
@@ -72,17 +72,24 @@ export class AccountsService implements OnApplicationBootstrap {
    * its descendants at any depth. Anything else (a parent, a sibling, an unknown sid) is 482.
    */
   async actingAccount(caller: Account, accountSid?: string): Promise<Account> {
-    if (!accountSid || accountSid === caller.sid) return caller;
-    const target = await this.find(accountSid);
-    if (!target || !isInTree(caller, target)) throw new AppError('ACCOUNT_OUT_OF_SCOPE', { sid: accountSid });
-    return target;
+    if (!accountSid) return caller;
+    const account = await this.findInTree(caller, accountSid);
+    if (!account) throw new AppError('ACCOUNT_OUT_OF_SCOPE', { sid: accountSid });
+    return account;
   }
 
   /** For the accounts API: an account outside the caller's tree does not exist (498). */
   async getInTree(caller: Account, sid: string): Promise<Account> {
-    const account = sid === caller.sid ? caller : await this.find(sid);
-    if (!account || !isInTree(caller, account)) throw new AppError('ACCOUNT_NOT_FOUND');
+    const account = await this.findInTree(caller, sid);
+    if (!account) throw new AppError('ACCOUNT_NOT_FOUND');
     return account;
+  }
+
+  /** The caller itself or one of its descendants at any depth; null for anything else. */
+  async findInTree(caller: Account, sid: string): Promise<Account | null> {
+    if (sid === caller.sid) return caller;
+    const account = await this.find(sid);
+    return account && isInTree(caller, account) ? account : null;
   }
 
   async create(caller: Account, input: { friendlyName: string; email?: string; accountSid?: string }): Promise<IssuedAccount> {
@@ -145,13 +152,8 @@ export class AccountsService implements OnApplicationBootstrap {
     return result;
   }
 
-  private async find(sid: string): Promise<Account | null> {
-    const now = Date.now();
-    const hit = this.cache.get(sid);
-    if (hit && hit.expires > now) return hit.account;
-    const account = await this.accounts.findOneBy({ sid });
-    if (this.config.authCacheMs > 0) this.cache.set(sid, { account, expires: now + this.config.authCacheMs });
-    return account;
+  private find(sid: string): Promise<Account | null> {
+    return this.cache.get(sid, () => this.accounts.findOneBy({ sid }));
   }
 
   private newIssued(parentSid: string | null, parentPath: string, friendlyName: string, email: string | null): IssuedAccount {

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { LimitCheck, RateLimiter } from '../../src/modules/limits/limiter/rate-limiter';
+import { MemoryRateLimiter } from '../../src/modules/limits/limiter/memory-rate-limiter';
+import { RedisRateLimiter } from '../../src/modules/limits/limiter/redis-rate-limiter';
+import { deleteRedisKeys, REDIS_URL } from '../support/databases';
+
+const S = 1000;
+
+/** One limit over `key` with the given buckets ([max, interval seconds]). */
+function limit(name: string, key: string, ...buckets: [number, number][]): LimitCheck {
+  return { keys: buckets.map((_, i) => `${name}:${i}:${key}`), buckets: buckets.map(([max, interval]) => ({ max, intervalMs: interval * S })) };
+}
+
+interface Driver {
+  name: string;
+  create(): RateLimiter;
+  cleanup(): Promise<void>;
+}
+
+const prefix = `otpgate_t_rl_${randomBytes(4).toString('hex')}`;
+const connections: Redis[] = [];
+const memoryLimiters: MemoryRateLimiter[] = [];
+
+const drivers: Driver[] = [
+  {
+    name: 'memory',
+    create: () => {
+      const limiter = new MemoryRateLimiter();
+      memoryLimiters.push(limiter);
+      return limiter;
+    },
+    cleanup: () => {
+      memoryLimiters.splice(0).forEach((limiter) => limiter.onModuleDestroy());
+      return Promise.resolve();
+    },
+  },
+  {
+    name: 'redis',
+    // Each instance has its own connection, as separate otpgate processes would.
+    create: () => {
+      const redis = new Redis(REDIS_URL);
+      connections.push(redis);
+      return new RedisRateLimiter(redis, prefix);
+    },
+    cleanup: async () => {
+      connections.splice(0).forEach((redis) => redis.disconnect());
+      await deleteRedisKeys(`${prefix}*`);
+    },
+  },
+];
+
+describe.each(drivers)('$name rate limiter', (driver) => {
+  let limiter: RateLimiter;
+  let run = 0;
+  /** A key of its own for each test, so tests never share windows. */
+  let key: string;
+
+  beforeEach(() => {
+    limiter = driver.create();
+    key = `k${++run}-${randomBytes(3).toString('hex')}`;
+  });
+
+  afterAll(() => driver.cleanup());
+
+  it('admits max sends within a sliding window and blocks the next until the oldest leaves it', async () => {
+    const l = limit('edges', key, [2, 10]);
+    const t0 = 1_000_000_000_000;
+    expect(await limiter.consume([l], t0)).toBeNull();
+    expect(await limiter.consume([l], t0 + 1 * S)).toBeNull();
+    expect(await limiter.consume([l], t0 + 2 * S)).toEqual({ index: 0, retryAfterMs: 8 * S });
+    expect(await limiter.consume([l], t0 + 10 * S - 1)).toEqual({ index: 0, retryAfterMs: 1 });
+    // Exactly `interval` after the first send it has left the window: a slide, not a fixed bucket.
+    expect(await limiter.consume([l], t0 + 10 * S)).toBeNull();
+    expect(await limiter.consume([l], t0 + 10 * S + 1)).toEqual({ index: 0, retryAfterMs: 1 * S - 1 });
+    expect(await limiter.consume([l], t0 + 11 * S)).toBeNull();
+  });
+
+  it('requires every bucket of a limit to admit, and reports the longest wait', async () => {
+    const l = limit('two', key, [1, 10], [2, 300]);
+    const t0 = 1_000_000_000_000;
+    expect(await limiter.consume([l], t0)).toBeNull();
+    expect(await limiter.consume([l], t0 + 5 * S)).toEqual({ index: 0, retryAfterMs: 5 * S });
+    expect(await limiter.consume([l], t0 + 10 * S)).toBeNull();
+    // The 10 s bucket admits again, the 300 s bucket is full until the first send leaves it.
+    expect(await limiter.consume([l], t0 + 20 * S)).toEqual({ index: 0, retryAfterMs: 280 * S });
+    expect(await limiter.consume([l], t0 + 300 * S)).toBeNull();
+  });
+
+  it('keeps separate windows per key value', async () => {
+    const t0 = 1_000_000_000_000;
+    expect(await limiter.consume([limit('per-key', `${key}-a`, [1, 60])], t0)).toBeNull();
+    expect(await limiter.consume([limit('per-key', `${key}-b`, [1, 60])], t0)).toBeNull();
+    expect(await limiter.consume([limit('per-key', `${key}-a`, [1, 60])], t0 + S)).not.toBeNull();
+  });
+
+  it('records nothing in any bucket of a limit that blocks', async () => {
+    const l = limit('no-partial', key, [5, 100], [1, 10]);
+    const t0 = 1_000_000_000_000;
+    expect(await limiter.consume([l], t0)).toBeNull();
+    // Blocked by the 10 s bucket four times: the 100 s bucket must not count these.
+    for (let i = 1; i <= 4; i++) expect(await limiter.consume([l], t0 + i * S)).not.toBeNull();
+    for (let i = 1; i <= 4; i++) expect(await limiter.consume([l], t0 + i * 10 * S)).toBeNull();
+    expect(await limiter.consume([l], t0 + 50 * S)).toEqual({ index: 0, retryAfterMs: 50 * S });
+  });
+
+  /**
+   * The seed's example: limit_on_Session allows 2 sends per 300 s per session id,
+   * limit_on_phonenumber 1 per 60 s per number. A user retries at T1 = T0+30 s and T2 = T0+90 s.
+   */
+  describe("the seed's order example", () => {
+    const session = (): LimitCheck => limit('limit_on_Session', `${key}-aabbcd`, [2, 300]);
+    const phone = (): LimitCheck => limit('limit_on_phonenumber', `${key}-919960639903`, [1, 60]);
+    const T0 = 1_000_000_000_000;
+
+    it('session first: the send blocked by the phone limit at T1 still used the session limit, so from T2 to T0+300 s every send is blocked', async () => {
+      expect(await limiter.consume([session(), phone()], T0)).toBeNull();
+      expect(await limiter.consume([session(), phone()], T0 + 30 * S)).toEqual({ index: 1, retryAfterMs: 30 * S });
+      expect(await limiter.consume([session(), phone()], T0 + 90 * S)).toEqual({ index: 0, retryAfterMs: 210 * S });
+      expect(await limiter.consume([session(), phone()], T0 + 299 * S)).toEqual({ index: 0, retryAfterMs: 1 * S });
+      expect(await limiter.consume([session(), phone()], T0 + 300 * S)).toBeNull();
+    });
+
+    it('phone first: the blocked send at T1 used nothing, so the send at T2 is admitted', async () => {
+      expect(await limiter.consume([phone(), session()], T0)).toBeNull();
+      expect(await limiter.consume([phone(), session()], T0 + 30 * S)).toEqual({ index: 0, retryAfterMs: 30 * S });
+      expect(await limiter.consume([phone(), session()], T0 + 90 * S)).toBeNull();
+    });
+  });
+
+  it('admits exactly max of 200 concurrent sends, across two limiter instances', async () => {
+    const second = driver.name === 'redis' ? driver.create() : limiter;
+    const l = limit('race', key, [5, 60]);
+    const now = 1_000_000_000_000;
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? second : limiter).consume([l], now)));
+    expect(results.filter((result) => result === null)).toHaveLength(5);
+  });
+});
