@@ -7,6 +7,7 @@ import { RedisModule } from './infra/redis/redis.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { LimitsModule } from './modules/limits/limits.module';
+import { OtpModule } from './modules/otp/otp.module';
 
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them); stdout by default. */
@@ -25,6 +26,7 @@ export class AppModule {
         RedisModule.register(config),
         AccountsModule,
         LimitsModule,
+        OtpModule.register(config),
         HealthModule,
       ],
     };

@@ -23,7 +23,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const error = this.toAppError(exception, request);
-    if (error.status === 401) response.setHeader('WWW-Authenticate', 'Basic realm="otpgate"');
+    if (error.key === 'AUTH_FAILED') response.setHeader('WWW-Authenticate', 'Basic realm="otpgate"');
     if (error.options.retryAfter !== undefined) response.setHeader('Retry-After', String(error.options.retryAfter));
     const body: ErrorEnvelope = { code: error.code, message: error.message, requestID: error.options.requestId ?? null };
     if (response.headersSent) return;

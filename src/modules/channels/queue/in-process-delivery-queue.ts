@@ -1,0 +1,89 @@
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../../../config/app-config';
+import { Channel } from '../../otp/otp.entity';
+import { DeliveryProcessor } from '../delivery.processor';
+import { backoffDelay, DeliveryJob, DeliveryQueue } from './delivery-queue';
+
+interface Entry {
+  job: DeliveryJob;
+  attempt: number;
+  active: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * The embedded default: the same processor as the BullMQ workers, run in this process with the
+ * same contract (deferred, one job per id, retries with exponential backoff, bounded concurrency).
+ * Jobs live in memory; the OTP row keeps what is needed to enqueue again after a restart.
+ */
+@Injectable()
+export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDestroy {
+  private readonly jobs = new Map<string, Entry>();
+  private readonly waiting: Entry[] = [];
+  private running = 0;
+
+  constructor(
+    private readonly processor: DeliveryProcessor,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  enqueue(job: DeliveryJob): Promise<void> {
+    if (!this.jobs.has(job.requestId)) {
+      const entry: Entry = { job, attempt: 0, active: false };
+      this.jobs.set(job.requestId, entry);
+      this.schedule(entry, 0);
+    }
+    return Promise.resolve();
+  }
+
+  remove(_channel: Channel, requestId: string): Promise<void> {
+    const entry = this.jobs.get(requestId);
+    if (entry && !entry.active) {
+      clearTimeout(entry.timer);
+      this.jobs.delete(requestId);
+      const waiting = this.waiting.indexOf(entry);
+      if (waiting >= 0) this.waiting.splice(waiting, 1);
+    }
+    return Promise.resolve();
+  }
+
+  onModuleDestroy(): void {
+    for (const entry of this.jobs.values()) clearTimeout(entry.timer);
+    this.jobs.clear();
+    this.waiting.length = 0;
+  }
+
+  private schedule(entry: Entry, delayMs: number): void {
+    entry.timer = setTimeout(() => this.start(entry), delayMs);
+  }
+
+  private start(entry: Entry): void {
+    if (this.running >= this.config.delivery.concurrency) {
+      this.waiting.push(entry);
+      return;
+    }
+    this.running++;
+    entry.active = true;
+    void this.run(entry);
+  }
+
+  private async run(entry: Entry): Promise<void> {
+    entry.attempt++;
+    const { attempts, backoffMs } = this.config.delivery;
+    try {
+      await this.processor.process(entry.job, entry.attempt, attempts);
+      this.jobs.delete(entry.job.requestId);
+    } catch {
+      // The processor has recorded the failure on the OTP.
+      if (entry.attempt < attempts && this.jobs.has(entry.job.requestId)) this.schedule(entry, backoffDelay(backoffMs, entry.attempt));
+      else this.jobs.delete(entry.job.requestId);
+    } finally {
+      entry.active = false;
+      this.running--;
+      const next = this.waiting.shift();
+      if (next) this.start(next);
+    }
+  }
+}

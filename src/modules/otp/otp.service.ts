@@ -1,0 +1,216 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomInt } from 'node:crypto';
+import { Repository } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { normalizeEmail, normalizePhone } from '../../common/destination';
+import { AppError } from '../../common/errors/app-error';
+import { newSid } from '../../common/ids';
+import { Secrets } from '../../infra/secrets/secrets';
+import { Account } from '../accounts/account.entity';
+import { AccountsService } from '../accounts/accounts.service';
+import { DeliveryQueue } from '../channels/queue/delivery-queue';
+import { LimitsService } from '../limits/limits.service';
+import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
+import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
+import { effectiveStatus, verifyBlocker } from './otp-state';
+import { normalizeDestination, parseLimits, validateSender } from './send-input';
+
+/** SQL for "still verifiable at :now" (the clock decides expiry and guard times, SPEC §4). */
+const VERIFIABLE = "status = 'pending' AND dateExpires > :now AND (dateCanceled IS NULL OR dateCanceled > :now)";
+
+/** How many of the newest OTPs of a destination verify-by-number considers (guard times keep a few valid). */
+const NEWEST = 10;
+
+@Injectable()
+export class OtpService {
+  constructor(
+    @InjectRepository(Otp) private readonly otps: Repository<Otp>,
+    private readonly accounts: AccountsService,
+    private readonly limits: LimitsService,
+    private readonly queue: DeliveryQueue,
+    private readonly secrets: Secrets,
+    private readonly clock: Clock,
+  ) {}
+
+  /** SPEC §4 send: limits first, then store, replace earlier OTPs, and queue the delivery. */
+  async send(caller: Account, input: SendOtpDto): Promise<string> {
+    const account = await this.accounts.actingAccount(caller, input.accountSid);
+    const channel = input.channel ?? 'sms';
+    const to = normalizeDestination(channel, input.to);
+    const from = validateSender(channel, input.from);
+    if (!input.body.includes('{code}')) throw AppError.invalid('body', 'must contain {code}');
+    if (channel === 'email' && !input.subject) throw AppError.missing('subject');
+    const limits = parseLimits(input.limits);
+
+    // 1. Limits first: a blocked send stores and sends nothing.
+    await this.limits.enforce(account.sid, limits, to);
+
+    // 2. The code, from a CSPRNG; only its keyed hash is stored, and it travels sealed.
+    const now = this.clock.now();
+    const requestId = newSid('OTP');
+    const length = input.length ?? 6;
+    const code = String(randomInt(0, 10 ** length)).padStart(length, '0');
+    const sealedCode = this.secrets.seal(code);
+    const timeout = input.timeout ?? 300;
+    const otp = this.otps.create({
+      requestId,
+      accountSid: account.sid,
+      service: input.service,
+      channel,
+      from,
+      to,
+      status: 'pending',
+      deliveryStatus: 'queued',
+      attempts: 0,
+      codeLength: length,
+      codeHash: this.secrets.hashCode(requestId, code),
+      sealedCode,
+      timeout,
+      guardTime: input.guardTime ?? null,
+      guarded: false,
+      limits: limits ? JSON.stringify(Object.fromEntries(limits)) : null,
+      body: input.body,
+      subject: channel === 'email' ? (input.subject ?? null) : null,
+      voice: channel === 'call' ? (input.voice ?? 'man') : null,
+      language: channel === 'call' ? (input.language ?? 'en') : null,
+      repeat: channel === 'call' ? (input.repeat ?? 1) : null,
+      dateCreated: now,
+      dateUpdated: now,
+      dateExpires: now + timeout * 1000,
+    });
+    await this.otps.insert(otp);
+
+    // 3. Replace earlier valid OTPs of (account, service, to).
+    await this.replaceEarlier(otp, now);
+
+    // 4. Queue the delivery; the answer does not wait for it.
+    await this.queue.enqueue({ requestId, channel, sealedCode });
+    return requestId;
+  }
+
+  /**
+   * Earlier OTPs (by creation, then id) that are still valid are canceled at once, or, with a
+   * guard time, stay verifiable until then. Only earlier ones: two sends racing each cancel the
+   * other's predecessor, never each other.
+   */
+  private async replaceEarlier(otp: Otp, now: number): Promise<void> {
+    const earlier = this.otps
+      .createQueryBuilder()
+      .update(Otp)
+      .where('accountSid = :accountSid AND service = :service AND recipient = :to', otp)
+      .andWhere('(dateCreated < :created OR (dateCreated = :created AND requestId < :requestId))', { created: otp.dateCreated, requestId: otp.requestId })
+      .andWhere(VERIFIABLE, { now });
+    if (!otp.guardTime) {
+      await earlier.set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null }).execute();
+      return;
+    }
+    const guardEnd = now + otp.guardTime * 1000;
+    const { affected } = await earlier
+      .set({ dateCanceled: () => `CASE WHEN dateCanceled IS NOT NULL AND dateCanceled < ${guardEnd} THEN dateCanceled ELSE ${guardEnd} END`, dateUpdated: now })
+      .execute();
+    if (affected) await this.otps.update({ requestId: otp.requestId }, { guarded: true });
+  }
+
+  /** SPEC §4 verify, by request id or by the newest OTPs of a destination. */
+  async verify(caller: Account, input: VerifyOtpDto): Promise<string> {
+    const account = await this.accounts.actingAccount(caller, input.accountSid);
+    const now = this.clock.now();
+    if (input.number !== undefined && input.number !== '') return this.verifyByNumber(account, input, now);
+    if (!input.requestId) throw AppError.missing('requestId');
+    const otp = await this.otps.findOneBy({ requestId: input.requestId, accountSid: account.sid });
+    if (!otp) throw new AppError('OTP_NOT_FOUND');
+    const blocker = verifyBlocker(otp, now);
+    if (blocker) throw new AppError(blocker, {}, { requestId: otp.requestId });
+    return this.matches(otp, input.code) ? this.markVerified(otp, now) : this.countWrongCode(otp, now);
+  }
+
+  /**
+   * By number: the newest verifiable OTPs of (account, service, number). During a guard time the
+   * old and the new code both pass; a wrong code counts against the newest.
+   */
+  private async verifyByNumber(account: Account, input: VerifyOtpDto, now: number): Promise<string> {
+    if (!input.service) throw AppError.missing('service');
+    const to = normalizePhone(input.number!) ?? normalizeEmail(input.number!);
+    if (!to) throw AppError.invalid('number', 'must be a phone number or an email address');
+    const newest = await this.otps.find({
+      where: { accountSid: account.sid, service: input.service, to },
+      order: { dateCreated: 'DESC', requestId: 'DESC' },
+      take: NEWEST,
+    });
+    if (!newest.length) throw new AppError('OTP_NOT_FOUND');
+    const verifiable = newest.filter((otp) => !verifyBlocker(otp, now));
+    if (!verifiable.length) throw new AppError(verifyBlocker(newest[0], now)!, {}, { requestId: newest[0].requestId });
+    const match = verifiable.find((otp) => this.matches(otp, input.code));
+    return match ? this.markVerified(match, now) : this.countWrongCode(verifiable[0], now);
+  }
+
+  /** Exactly one of many concurrent correct verifies wins: the database decides with a conditional update. */
+  private async markVerified(otp: Otp, now: number): Promise<string> {
+    const { affected } = await this.otps
+      .createQueryBuilder()
+      .update(Otp)
+      .set({ status: 'verified', dateVerified: now, dateUpdated: now })
+      .where('requestId = :requestId', { requestId: otp.requestId })
+      .andWhere(VERIFIABLE, { now })
+      .execute();
+    if (!affected) return this.failWithCurrentState(otp.requestId, now);
+    // Another OTP of the destination can be valid only through a guard time; cancel it.
+    if (otp.guarded || otp.dateCanceled !== null) {
+      await this.otps
+        .createQueryBuilder()
+        .update(Otp)
+        .set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null })
+        .where('accountSid = :accountSid AND service = :service AND recipient = :to AND requestId <> :requestId', otp)
+        .andWhere(VERIFIABLE, { now })
+        .execute();
+    }
+    return otp.requestId;
+  }
+
+  /** Counts a wrong code; the fifth locks the OTP. Concurrent guesses never get past the limit. */
+  private async countWrongCode(otp: Otp, now: number): Promise<never> {
+    const { affected } = await this.otps
+      .createQueryBuilder()
+      .update(Otp)
+      // `status` first: MySQL evaluates SET left to right, SQLite from the old row; both see the old attempts here.
+      .set({ status: () => `CASE WHEN attempts >= ${MAX_VERIFY_ATTEMPTS - 1} THEN 'failed' ELSE status END`, attempts: () => 'attempts + 1', dateUpdated: now })
+      .where('requestId = :requestId', { requestId: otp.requestId })
+      .andWhere(VERIFIABLE, { now })
+      .execute();
+    if (!affected) return this.failWithCurrentState(otp.requestId, now);
+    throw new AppError('OTP_INVALID_CODE', {}, { requestId: otp.requestId });
+  }
+
+  /** A conditional update lost a race: answer with what the OTP has become. */
+  private async failWithCurrentState(requestId: string, now: number): Promise<never> {
+    const current = await this.otps.findOneByOrFail({ requestId });
+    throw new AppError(verifyBlocker(current, now) ?? 'OTP_INVALID_CODE', {}, { requestId });
+  }
+
+  private matches(otp: Otp, code: string): boolean {
+    return Secrets.sameHash(this.secrets.hashCode(otp.requestId, code), otp.codeHash);
+  }
+
+  /** SPEC §4 cancel: idempotent; a delivery not yet handed to a provider is dropped. */
+  async cancel(caller: Account, input: CancelOtpDto): Promise<string> {
+    const account = await this.accounts.actingAccount(caller, input.accountSid);
+    const otp = await this.otps.findOneBy({ requestId: input.requestId, accountSid: account.sid });
+    if (!otp) throw new AppError('CANCEL_NOT_FOUND');
+    const now = this.clock.now();
+    const status = effectiveStatus(otp, now);
+    if (status === 'verified') throw new AppError('OTP_ALREADY_VERIFIED', {}, { requestId: otp.requestId });
+    if (status === 'expired') throw new AppError('OTP_EXPIRED', {}, { requestId: otp.requestId });
+    if (status === 'pending') {
+      const { affected } = await this.otps
+        .createQueryBuilder()
+        .update(Otp)
+        .set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null })
+        .where("requestId = :requestId AND status = 'pending'", { requestId: otp.requestId })
+        .execute();
+      if (!affected) return this.cancel(caller, input);
+      await this.queue.remove(otp.channel, otp.requestId);
+    }
+    return otp.requestId;
+  }
+}
