@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -13,14 +14,36 @@ async function bootstrap(): Promise<void> {
     // ROLE=worker: the channel processors only, no HTTP port.
     const context = await NestFactory.createApplicationContext(AppModule.register(config), { bufferLogs: true });
     context.useLogger(context.get(Logger));
-    context.enableShutdownHooks();
     await context.init();
+    exitOnSignals(context);
+    context.get(Logger).log(`otpgate worker started (${config.database.type} + redis)`);
     return;
   }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bodyParser: false, bufferLogs: true });
   configureHttpApp(app);
   await app.listen(config.port);
+  exitOnSignals(app);
   app.get(Logger).log(`otpgate listening on port ${config.port} (role ${config.role}, ${config.database.type}${config.redisUrl ? ' + redis' : ''})`);
+}
+
+/** Bounds a graceful shutdown; past it the process exits anyway, non-zero. */
+const SHUTDOWN_TIMEOUT_MS = 25_000;
+
+/**
+ * SIGTERM/SIGINT: stop accepting connections, let in-flight requests and jobs finish, close the
+ * database and Redis connections (Nest's shutdown hooks), then exit 0, within a bound.
+ */
+function exitOnSignals(app: INestApplicationContext): void {
+  const shutdown = (signal: NodeJS.Signals): void => {
+    app.get(Logger).log(`${signal} received, shutting down`);
+    setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref();
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
 }
 
 bootstrap().catch((error: unknown) => {

@@ -76,7 +76,10 @@ export class AppConfig {
       concurrency: int(env, 'DELIVERY_CONCURRENCY', 50, 1, 1000),
     };
     this.sms = { provider: oneOf(env, 'SMS_PROVIDER', ['console', 'smpp', 'http'] as const, 'console') };
-    if (this.sms.provider === 'smpp') this.sms.smppUrl = required(url(env, 'SMPP_URL', ['smpp:']), 'SMPP_URL');
+    if (this.sms.provider === 'smpp') {
+      this.sms.smppUrl = required(url(env, 'SMPP_URL', ['smpp:']), 'SMPP_URL');
+      if (!new URL(this.sms.smppUrl).username) throw new ConfigError('SMPP_URL must be smpp://system_id:password@host:port');
+    }
     if (this.sms.provider === 'http') this.sms.httpUrl = required(url(env, 'SMS_HTTP_URL', ['http:', 'https:']), 'SMS_HTTP_URL');
     this.voice = { provider: oneOf(env, 'VOICE_PROVIDER', ['console', 'twiml'] as const, 'console') };
     if (this.voice.provider === 'twiml') {

@@ -90,8 +90,11 @@ export class InitialSchema1764115200000 implements MigrationInterface {
           bigint('dateExpires'),
         ],
         indices: [
-          { name: 'IDX_otp_destination', columnNames: ['accountSid', 'service', 'recipient', 'dateCreated'] },
-          { name: 'IDX_otp_account_created', columnNames: ['accountSid', 'dateCreated'] },
+          { name: 'IDX_otp_destination', columnNames: ['accountSid', 'recipient', 'service', 'dateCreated'] },
+          {
+            name: 'IDX_otp_account_usage',
+            columnNames: ['accountSid', 'dateCreated', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled'],
+          },
           { name: 'IDX_otp_delivery_created', columnNames: ['deliveryStatus', 'dateCreated'] },
           { name: 'IDX_otp_status_expires', columnNames: ['status', 'dateExpires'] },
           { name: 'IDX_otp_provider_message', columnNames: ['providerMessageId'] },

@@ -3,6 +3,7 @@ import { DeliveryQueue } from '../../src/modules/channels/queue/delivery-queue';
 import { Otp } from '../../src/modules/otp/otp.entity';
 import { SmtpSink } from '../support/smtp-sink';
 import { TestApp } from '../support/test-app';
+import { until } from '../support/wait';
 
 /**
  * The delivery contract, on whichever queue driver the project runs (in-process on SQLite,
@@ -11,16 +12,6 @@ import { TestApp } from '../support/test-app';
  */
 describe('delivery through the channel queues', () => {
   const emailSend = (to: string) => ({ service: '2FA', channel: 'email', from: 'otp@otpgate.example', to, subject: 'Code', body: 'Code: {code}' });
-
-  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await read();
-      if (done(value)) return value;
-      if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
 
   describe('with a working provider', () => {
     let app: TestApp;

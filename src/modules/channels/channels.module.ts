@@ -1,12 +1,16 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AppConfig, ConfigError } from '../../config/app-config';
+import { AppConfig } from '../../config/app-config';
 import { CHANNELS, Otp } from '../otp/otp.entity';
 import { DeliveryProcessor } from './delivery.processor';
+import { DeliveryReceipts } from './delivery-receipts';
+import { TwimlCallProvider } from './providers/call/twiml-call.provider';
 import { ConsoleProvider } from './providers/console.provider';
 import { CallProvider, EmailProvider, MessageProvider, SmsProvider } from './providers/message-provider';
-import { SmtpEmailProvider } from './providers/smtp.provider';
+import { SmtpEmailProvider } from './providers/email/smtp.provider';
+import { HttpSmsProvider } from './providers/sms/http-sms.provider';
+import { SmppSmsProvider } from './providers/sms/smpp.provider';
 import { BullmqDeliveryQueue, CallWorker, EmailWorker, SmsWorker } from './queue/bullmq-delivery-queue';
 import { DeliveryQueue } from './queue/delivery-queue';
 import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
@@ -20,7 +24,8 @@ export class ChannelsModule {
   static register(config: AppConfig): DynamicModule {
     const providers: Provider[] = [
       DeliveryProcessor,
-      { provide: SmsProvider, useFactory: () => smsProvider(config) },
+      DeliveryReceipts,
+      { provide: SmsProvider, inject: [DeliveryReceipts], useFactory: (receipts: DeliveryReceipts) => smsProvider(config, receipts) },
       { provide: CallProvider, useFactory: () => callProvider(config) },
       { provide: EmailProvider, useFactory: () => emailProvider(config) },
     ];
@@ -39,13 +44,16 @@ export class ChannelsModule {
   }
 }
 
-function smsProvider(config: AppConfig): MessageProvider {
-  if (config.sms.provider !== 'console') throw new ConfigError(`SMS_PROVIDER=${config.sms.provider} is not available yet`);
+function smsProvider(config: AppConfig, receipts: DeliveryReceipts): MessageProvider {
+  const { provider, smppUrl, httpUrl } = config.sms;
+  if (provider === 'smpp') return new SmppSmsProvider(smppUrl!, (receipt) => receipts.record('smpp', receipt));
+  if (provider === 'http') return new HttpSmsProvider(httpUrl!);
   return devConsole('sms', config);
 }
 
 function callProvider(config: AppConfig): MessageProvider {
-  if (config.voice.provider !== 'console') throw new ConfigError(`VOICE_PROVIDER=${config.voice.provider} is not available yet`);
+  const { provider, apiUrl, accountSid, authToken } = config.voice;
+  if (provider === 'twiml') return new TwimlCallProvider(apiUrl!, accountSid!, authToken!);
   return devConsole('call', config);
 }
 

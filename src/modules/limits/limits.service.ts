@@ -10,6 +10,7 @@ import { parseTimeRange } from '../../common/time';
 import { TtlCache } from '../../common/ttl-cache';
 import { AppConfig } from '../../config/app-config';
 import { Account } from '../accounts/account.entity';
+import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
 import { parseBuckets, storedWindows } from './buckets';
 import { CreateLimitDto, SearchLimitsQuery, UpdateLimitDto } from './dto/limit.dto';
@@ -101,12 +102,7 @@ export class LimitsService {
     const account = await this.accounts.actingAccount(caller, query.accountSid);
     const { start, end } = parseTimeRange(query);
     const sort = parseSort(query.SortBy, ['name', 'dateCreated'] as const, { column: 'dateCreated', direction: 'ASC' });
-    const builder = this.limits.createQueryBuilder('l');
-    if (query.subAccounts) {
-      builder.innerJoin(Account, 'a', 'a.sid = l.accountSid').where('a.path LIKE :prefix', { prefix: `${account.path}%` });
-    } else {
-      builder.where('l.accountSid = :sid', { sid: account.sid });
-    }
+    const builder = whereInScope(this.limits.createQueryBuilder('l'), 'l.accountSid', account, query.subAccounts);
     if (query.name) {
       // Names compare exactly elsewhere (binary collation on MySQL); this partial match ignores case on both databases.
       builder.andWhere("LOWER(l.name) LIKE :name ESCAPE '!'", { name: `%${query.name.toLowerCase().replace(/[!%_]/g, '!$&')}%` });

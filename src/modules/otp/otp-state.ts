@@ -26,3 +26,13 @@ export function verifyBlocker(otp: OtpTimes & Pick<Otp, 'attempts'>, now: number
   if (status === 'expired' || otp.dateExpires <= now) return 'OTP_EXPIRED';
   return otp.attempts >= MAX_VERIFY_ATTEMPTS ? 'OTP_LOCKED' : 'OTP_CANCELED';
 }
+
+/**
+ * `effectiveStatus` in SQL, for filters, sorting and usage counts over a table alias `o`; `:now`
+ * must be bound. Keep it in step with the function above.
+ */
+export const EFFECTIVE_STATUS_SQL = `(CASE
+  WHEN o.status <> 'pending' THEN o.status
+  WHEN o.dateCanceled IS NOT NULL AND o.dateCanceled <= :now AND o.dateCanceled <= o.dateExpires THEN 'canceled'
+  WHEN o.dateExpires <= :now THEN 'expired'
+  ELSE 'pending' END)`;

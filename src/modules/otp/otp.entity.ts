@@ -15,8 +15,11 @@ export const MAX_VERIFY_ATTEMPTS = 5;
 
 /** One OTP request: the session detail record of SPEC §6. The code itself is never stored. */
 @Entity('otp_session')
-@Index('IDX_otp_destination', ['accountSid', 'service', 'to', 'dateCreated'])
-@Index('IDX_otp_account_created', ['accountSid', 'dateCreated'])
+// Verify by number and replacement (account, to, service), and the SDR's `to` filter (account, to).
+@Index('IDX_otp_destination', ['accountSid', 'to', 'service', 'dateCreated'])
+// Covers usage counts and the SDR's date, channel, status and delivery filters without reading rows.
+@Index('IDX_otp_account_usage', ['accountSid', 'dateCreated', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled'])
+// Sweeps: deliveries never queued (recovery) and OTPs past their expiry.
 @Index('IDX_otp_delivery_created', ['deliveryStatus', 'dateCreated'])
 @Index('IDX_otp_status_expires', ['status', 'dateExpires'])
 export class Otp {

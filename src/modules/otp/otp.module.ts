@@ -7,6 +7,9 @@ import { LimitsModule } from '../limits/limits.module';
 import { Otp } from './otp.entity';
 import { OtpController } from './otp.controller';
 import { OtpService } from './otp.service';
+import { ReportsController } from './reports.controller';
+import { SessionsService } from './sessions.service';
+import { UsageService } from './usage.service';
 
 @Module({})
 export class OtpModule {
@@ -14,8 +17,8 @@ export class OtpModule {
     return {
       module: OtpModule,
       imports: [TypeOrmModule.forFeature([Otp]), AccountsModule, LimitsModule, ChannelsModule.register(config)],
-      controllers: [OtpController],
-      providers: [OtpService],
+      controllers: [OtpController, ReportsController],
+      providers: [OtpService, SessionsService, UsageService],
     };
   }
 }

@@ -35,3 +35,11 @@ export abstract class MessageProvider {
 export abstract class SmsProvider extends MessageProvider {}
 export abstract class CallProvider extends MessageProvider {}
 export abstract class EmailProvider extends MessageProvider {}
+
+/** A delivery receipt from a provider, matched to the OTP by its message id. */
+export interface DeliveryReceipt {
+  providerMessageId: string;
+  delivered: boolean;
+  error?: string;
+}
+export type ReceiptListener = (receipt: DeliveryReceipt) => void;

@@ -1,6 +1,6 @@
 import { OnModuleDestroy } from '@nestjs/common';
 import nodemailer, { Transporter } from 'nodemailer';
-import { EmailProvider, OutboundMessage, SendResult } from './message-provider';
+import { EmailProvider, OutboundMessage, SendResult } from '../message-provider';
 
 /** Email over SMTP with nodemailer (`SMTP_URL`), pooled connections, bounded timeouts. */
 export class SmtpEmailProvider extends EmailProvider implements OnModuleDestroy {

@@ -1,0 +1,57 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { Otp } from '../otp/otp.entity';
+import { DeliveryReceipt } from './providers/message-provider';
+
+/** A receipt can overtake the write of its message id (both answers arrive together); it waits this long for it. */
+const RETRY_DELAYS_MS = [100, 300, 1000, 3000, 10_000];
+
+/** Delivery receipts from providers (SMPP `deliver_sm`): the OTP's delivery moves to delivered or undelivered. */
+@Injectable()
+export class DeliveryReceipts implements OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryReceipts.name);
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    @InjectRepository(Otp) private readonly otps: Repository<Otp>,
+    private readonly clock: Clock,
+  ) {}
+
+  record(provider: string, receipt: DeliveryReceipt, attempt = 0): void {
+    this.apply(provider, receipt)
+      .then((matched) => {
+        if (matched || attempt >= RETRY_DELAYS_MS.length) {
+          if (!matched) this.logger.warn({ provider, providerMessageId: receipt.providerMessageId }, 'receipt matches no OTP');
+          return;
+        }
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          this.record(provider, receipt, attempt + 1);
+        }, RETRY_DELAYS_MS[attempt]);
+        this.timers.add(timer);
+      })
+      .catch((error: unknown) => this.logger.error({ err: error, provider, providerMessageId: receipt.providerMessageId }, 'could not record a receipt'));
+  }
+
+  onModuleDestroy(): void {
+    this.timers.forEach((timer) => clearTimeout(timer));
+    this.timers.clear();
+  }
+
+  private async apply(provider: string, receipt: DeliveryReceipt): Promise<boolean> {
+    const { affected } = await this.otps
+      .createQueryBuilder()
+      .update(Otp)
+      .set({
+        deliveryStatus: receipt.delivered ? 'delivered' : 'undelivered',
+        deliveryError: receipt.delivered ? null : (receipt.error ?? 'undelivered').slice(0, 512),
+        dateUpdated: this.clock.now(),
+      })
+      .where('provider = :provider AND providerMessageId = :id', { provider, id: receipt.providerMessageId })
+      .andWhere("deliveryStatus IN ('sent', 'delivered', 'undelivered')")
+      .execute();
+    return Boolean(affected);
+  }
+}

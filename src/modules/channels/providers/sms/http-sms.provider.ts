@@ -1,0 +1,57 @@
+import { jsonField, requestError } from '../http-request';
+import { OutboundMessage, SendResult, SmsProvider } from '../message-provider';
+
+/**
+ * SMS through a generic HTTP gateway (`SMS_HTTP_URL`): POST `{"from","to","text","requestId"}` as
+ * JSON; any 2xx means accepted. Credentials in the URL are sent as Basic auth, because fetch
+ * refuses URLs that carry them. Errors never include the text: it holds the code.
+ */
+export class HttpSmsProvider extends SmsProvider {
+  readonly name = 'http';
+  private readonly endpoint: string;
+  private readonly authorization?: string;
+  private readonly timeoutMs: number;
+
+  constructor(url: string, options: { timeoutMs?: number } = {}) {
+    super();
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      // URL's own error carries the input, credentials included.
+      throw new Error('SMS endpoint URL is not a valid URL');
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`SMS endpoint URL must be http or https, not ${parsed.protocol}`);
+    if (parsed.username || parsed.password) {
+      const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+      this.authorization = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+      parsed.username = '';
+      parsed.password = '';
+    }
+    this.endpoint = parsed.toString();
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  async send(message: OutboundMessage): Promise<SendResult> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (this.authorization) headers.authorization = this.authorization;
+    const body = JSON.stringify({ from: message.from, to: message.to, text: message.text, requestId: message.requestId });
+
+    const signal = AbortSignal.timeout(this.timeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(this.endpoint, { method: 'POST', headers, body, signal });
+    } catch (error) {
+      throw requestError(error, 'SMS endpoint', this.timeoutMs);
+    }
+    if (!response.ok) {
+      // Drain the body so the connection can be reused; its content may echo the text, so it stays out of the error.
+      await response.arrayBuffer().catch(() => undefined);
+      throw new Error(`HTTP ${response.status} from SMS endpoint`);
+    }
+    // The gateway has accepted the message: an unreadable answer must not turn into a retry (a second SMS).
+    const answer = await response.text().catch(() => '');
+    const id = jsonField(answer, 'id');
+    return id === undefined ? {} : { providerMessageId: id };
+  }
+}

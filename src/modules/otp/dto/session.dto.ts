@@ -1,0 +1,121 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PagingQuery } from '../../../common/paging';
+import { formatTime } from '../../../common/time';
+import { ToBoolean } from '../../../common/validation';
+import { Channel, CHANNELS, DELIVERY_STATUSES, DeliveryStatus, Otp, OTP_STATUSES, OtpStatus } from '../otp.entity';
+import { effectiveStatus } from '../otp-state';
+
+/** Filters of the session detail records (SPEC §6), from the query or (POST) the body. */
+export class SearchSessionsDto extends PagingQuery {
+  @ApiPropertyOptional({ example: '2FA' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  service?: string;
+
+  @ApiPropertyOptional({ enum: CHANNELS })
+  @IsOptional()
+  @IsIn(CHANNELS)
+  channel?: Channel;
+
+  @ApiPropertyOptional({ description: 'Destination; phone spellings and email case are normalised as on send.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  to?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
+  from?: string;
+
+  @ApiPropertyOptional({ enum: OTP_STATUSES })
+  @IsOptional()
+  @IsIn(OTP_STATUSES)
+  status?: OtpStatus;
+
+  @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES)
+  deliveryStatus?: DeliveryStatus;
+
+  @ApiPropertyOptional({ description: 'Sessions of this account (the caller or one of its sub-accounts).' })
+  @IsOptional()
+  @IsString()
+  accountSid?: string;
+
+  @ApiPropertyOptional({ description: "Include the sub-accounts' sessions." })
+  @ToBoolean()
+  @IsOptional()
+  @IsBoolean()
+  subAccounts?: boolean;
+
+  @ApiPropertyOptional({ example: '2018-10-05', description: 'Created on or after (ISO-8601, UTC).' })
+  @IsOptional()
+  @IsString()
+  startTime?: string;
+
+  @ApiPropertyOptional({ example: '2018-10-06T02:10:03', description: 'Created on or before (ISO-8601, UTC).' })
+  @IsOptional()
+  @IsString()
+  endTime?: string;
+}
+
+export class SessionDto {
+  @ApiProperty({ example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' }) requestID: string;
+  @ApiProperty() accountSid: string;
+  @ApiProperty({ example: '2FA' }) service: string;
+  @ApiProperty({ enum: CHANNELS }) channel: Channel;
+  @ApiProperty() from: string;
+  @ApiProperty({ description: 'Normalised: phone digits without + or 00, or a lower-cased email address.' }) to: string;
+  @ApiProperty({ enum: OTP_STATUSES, description: 'As of the time of the request: a pending OTP past its expiry is expired.' }) status: OtpStatus;
+  @ApiProperty({ enum: DELIVERY_STATUSES }) deliveryStatus: DeliveryStatus;
+  @ApiProperty({ type: String, nullable: true }) deliveryError: string | null;
+  @ApiProperty({ type: String, nullable: true }) provider: string | null;
+  @ApiProperty({ type: String, nullable: true }) providerMessageId: string | null;
+  @ApiProperty({ description: 'Wrong codes so far.' }) attempts: number;
+  @ApiProperty() codeLength: number;
+  @ApiProperty({ description: 'Seconds.' }) timeout: number;
+  @ApiProperty({ type: Number, nullable: true }) guardTime: number | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, nullable: true }) limits: Record<string, string> | null;
+  @ApiProperty() dateCreated: string;
+  @ApiProperty() dateUpdated: string;
+  @ApiProperty({ type: String, nullable: true }) dateSent: string | null;
+  @ApiProperty({ type: String, nullable: true }) dateVerified: string | null;
+  @ApiProperty({ type: String, nullable: true }) dateCanceled: string | null;
+  @ApiProperty() dateExpires: string;
+  @ApiProperty({ example: '/2fa/search/OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' }) uri: string;
+
+  /** Never the code, its hash or its sealed form. */
+  static from(otp: Otp, now: number): SessionDto {
+    const status = effectiveStatus(otp, now);
+    return {
+      requestID: otp.requestId,
+      accountSid: otp.accountSid,
+      service: otp.service,
+      channel: otp.channel,
+      from: otp.from,
+      to: otp.to,
+      status,
+      deliveryStatus: otp.deliveryStatus,
+      deliveryError: otp.deliveryError,
+      provider: otp.provider,
+      providerMessageId: otp.providerMessageId,
+      attempts: otp.attempts,
+      codeLength: otp.codeLength,
+      timeout: otp.timeout,
+      guardTime: otp.guardTime,
+      limits: otp.limits ? (JSON.parse(otp.limits) as Record<string, string>) : null,
+      dateCreated: formatTime(otp.dateCreated),
+      dateUpdated: formatTime(otp.dateUpdated),
+      dateSent: formatTime(otp.dateSent),
+      dateVerified: formatTime(otp.dateVerified),
+      // A guard time's cancellation is only a fact once it has happened.
+      dateCanceled: status === 'canceled' ? formatTime(otp.dateCanceled) : null,
+      dateExpires: formatTime(otp.dateExpires),
+      uri: `/2fa/search/${otp.requestId}`,
+    };
+  }
+}

@@ -1,0 +1,58 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PagingQuery } from '../../../common/paging';
+import { ToBoolean } from '../../../common/validation';
+import { Channel, CHANNELS } from '../otp.entity';
+
+export const USAGE_PERIODS = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
+export type UsagePeriod = (typeof USAGE_PERIODS)[number];
+
+export class UsageQueryDto extends PagingQuery {
+  @ApiPropertyOptional({ example: '2021-02-01', description: 'First day (UTC, inclusive); default: 29 days before endDate.' })
+  @IsOptional()
+  @IsString()
+  startDate?: string;
+
+  @ApiPropertyOptional({ example: '2021-02-28', description: 'Last day (UTC, inclusive); default: today.' })
+  @IsOptional()
+  @IsString()
+  endDate?: string;
+
+  @ApiPropertyOptional({ enum: CHANNELS })
+  @IsOptional()
+  @IsIn(CHANNELS)
+  channel?: Channel;
+
+  @ApiPropertyOptional({ example: '2FA' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  service?: string;
+
+  @ApiPropertyOptional({ description: 'Usage of this account (the caller or one of its sub-accounts).' })
+  @IsOptional()
+  @IsString()
+  accountSid?: string;
+
+  @ApiPropertyOptional({ description: "Include the sub-accounts' usage." })
+  @ToBoolean()
+  @IsOptional()
+  @IsBoolean()
+  subAccounts?: boolean;
+}
+
+export class UsageRecordDto {
+  @ApiProperty() accountSid: string;
+  @ApiProperty({ enum: CHANNELS }) channel: Channel;
+  @ApiProperty({ example: '2021-02-01', description: 'First day of the record (UTC).' }) startDate: string;
+  @ApiProperty({ example: '2021-02-28', description: 'Last day of the record (UTC, inclusive).' }) endDate: string;
+  @ApiProperty({ description: 'OTP requests accepted.' }) sent: number;
+  @ApiProperty({ description: 'Handed to a provider successfully (delivery status sent or delivered).' }) delivered: number;
+  @ApiProperty({ description: 'Delivery failed or undelivered.' }) failed: number;
+  @ApiProperty() verified: number;
+  @ApiProperty() canceled: number;
+  @ApiProperty() expired: number;
+  @ApiProperty({ description: 'Locked by wrong codes.' }) locked: number;
+  @ApiProperty({ example: 0.85, description: 'verified / sent; 0 when nothing was sent.' }) conversionRate: number;
+  @ApiProperty() uri: string;
+}

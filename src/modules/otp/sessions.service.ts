@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { normalizeEmail, normalizePhone } from '../../common/destination';
+import { AppError } from '../../common/errors/app-error';
+import { PageWindow, parseSort } from '../../common/paging';
+import { parseTimeRange } from '../../common/time';
+import { Account } from '../accounts/account.entity';
+import { whereInScope } from '../accounts/account-scope';
+import { AccountsService } from '../accounts/accounts.service';
+import { SearchSessionsDto, SessionDto } from './dto/session.dto';
+import { Otp } from './otp.entity';
+import { EFFECTIVE_STATUS_SQL } from './otp-state';
+
+/** Session detail records (SPEC §6): OTP requests as their owners see them, never their codes. */
+@Injectable()
+export class SessionsService {
+  constructor(
+    @InjectRepository(Otp) private readonly otps: Repository<Otp>,
+    private readonly accounts: AccountsService,
+    private readonly clock: Clock,
+  ) {}
+
+  async search(caller: Account, filters: SearchSessionsDto, window: PageWindow): Promise<[SessionDto[], number]> {
+    const account = await this.accounts.actingAccount(caller, filters.accountSid);
+    const { start, end } = parseTimeRange(filters);
+    const sort = parseSort(filters.SortBy, ['dateCreated', 'to', 'status'] as const, { column: 'dateCreated', direction: 'DESC' });
+    const now = this.clock.now();
+    const query = whereInScope(this.otps.createQueryBuilder('o'), 'o.accountSid', account, filters.subAccounts).setParameter('now', now);
+    if (filters.service) query.andWhere('o.service = :service', { service: filters.service });
+    if (filters.channel) query.andWhere('o.channel = :channel', { channel: filters.channel });
+    if (filters.to) query.andWhere('o.to = :to', { to: normalizePhone(filters.to) ?? normalizeEmail(filters.to) ?? filters.to });
+    if (filters.from) query.andWhere('o.from = :from', { from: filters.from });
+    if (filters.status) query.andWhere(`${EFFECTIVE_STATUS_SQL} = :status`, { status: filters.status });
+    if (filters.deliveryStatus) query.andWhere('o.deliveryStatus = :deliveryStatus', { deliveryStatus: filters.deliveryStatus });
+    if (start !== undefined) query.andWhere('o.dateCreated >= :start', { start });
+    if (end !== undefined) query.andWhere('o.dateCreated <= :end', { end });
+    if (sort.column === 'status') query.addSelect(EFFECTIVE_STATUS_SQL, 'effective_status').orderBy('effective_status', sort.direction);
+    else query.orderBy(`o.${sort.column}`, sort.direction);
+    if (sort.column !== 'dateCreated') query.addOrderBy('o.dateCreated', 'DESC');
+    const [otps, total] = await query.addOrderBy('o.requestId', sort.direction).offset(window.offset).limit(window.pageSize).getManyAndCount();
+    return [otps.map((otp) => SessionDto.from(otp, now)), total];
+  }
+
+  /** One session of the caller or of one of its sub-accounts; anything else does not exist (470). */
+  async get(caller: Account, requestId: string): Promise<SessionDto> {
+    const otp = await this.otps.findOneBy({ requestId });
+    if (!otp || !(await this.accounts.findInTree(caller, otp.accountSid))) throw new AppError('OTP_NOT_FOUND');
+    return SessionDto.from(otp, this.clock.now());
+  }
+}

@@ -1,0 +1,165 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Clock } from '../../common/clock';
+import { AppError } from '../../common/errors/app-error';
+import { DAY_MS, parseTimeFilter } from '../../common/time';
+import { Account } from '../accounts/account.entity';
+import { whereInScope } from '../accounts/account-scope';
+import { AccountsService } from '../accounts/accounts.service';
+import { UsagePeriod, UsageQueryDto, UsageRecordDto } from './dto/usage.dto';
+import { Channel, CHANNELS, MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
+import { EFFECTIVE_STATUS_SQL } from './otp-state';
+
+type Split = 'day' | 'month' | 'year' | 'none';
+const COUNTS = ['sent', 'delivered', 'failed', 'verified', 'canceled', 'expired', 'locked'] as const;
+type Counts = Record<(typeof COUNTS)[number], number>;
+
+/** Whole UTC days, `end` inclusive, as epoch ms of their midnights. */
+interface DayRange {
+  start: number;
+  end: number;
+}
+
+/** The longest period a split into days may cover (10 years). */
+const MAX_DAYS = 3660;
+
+/**
+ * Usage records (SPEC §6): counts of OTP requests created in a period, per channel, computed by
+ * grouped SQL in the database (per channel and UTC day) and folded into days, months or years.
+ */
+@Injectable()
+export class UsageService {
+  constructor(
+    @InjectRepository(Otp) private readonly otps: Repository<Otp>,
+    private readonly accounts: AccountsService,
+    private readonly clock: Clock,
+  ) {}
+
+  async records(caller: Account, filters: UsageQueryDto, period?: UsagePeriod): Promise<UsageRecordDto[]> {
+    const account = await this.accounts.actingAccount(caller, filters.accountSid);
+    const now = this.clock.now();
+    const range = this.range(period, filters, now, account);
+    const split: Split = period === 'Daily' ? 'day' : period === 'Monthly' ? 'month' : period === 'Yearly' ? 'year' : 'none';
+    if (split === 'day' && (range.end - range.start) / DAY_MS >= MAX_DAYS) {
+      throw AppError.invalid('startDate', `a daily split covers at most ${MAX_DAYS} days`);
+    }
+    const byDay = await this.countByChannelAndDay(account, filters, range, now);
+    const channels = filters.channel ? [filters.channel] : CHANNELS;
+    return periods(range, split).flatMap((slice) =>
+      channels.map((channel) => {
+        const counts = emptyCounts();
+        for (const [day, dayCounts] of byDay.get(channel) ?? []) {
+          if (day >= slice.start && day <= slice.end) for (const key of COUNTS) counts[key] += dayCounts[key];
+        }
+        return this.record(account, channel, slice, counts, filters);
+      }),
+    );
+  }
+
+  private async countByChannelAndDay(account: Account, filters: UsageQueryDto, range: DayRange, now: number): Promise<Map<Channel, Map<number, Counts>>> {
+    const query = whereInScope(this.otps.createQueryBuilder('o'), 'o.accountSid', account, filters.subAccounts)
+      .select('o.channel', 'channel')
+      .addSelect('o.dateCreated - o.dateCreated % :dayMs', 'day')
+      .addSelect('COUNT(*)', 'sent')
+      .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('sent', 'delivered') THEN 1 ELSE 0 END)", 'delivered')
+      .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('failed', 'undelivered') THEN 1 ELSE 0 END)", 'failed')
+      .addSelect("SUM(CASE WHEN o.status = 'verified' THEN 1 ELSE 0 END)", 'verified')
+      .addSelect(`SUM(CASE WHEN ${EFFECTIVE_STATUS_SQL} = 'canceled' THEN 1 ELSE 0 END)`, 'canceled')
+      .addSelect(`SUM(CASE WHEN ${EFFECTIVE_STATUS_SQL} = 'expired' THEN 1 ELSE 0 END)`, 'expired')
+      .addSelect(`SUM(CASE WHEN o.status = 'failed' AND o.attempts >= ${MAX_VERIFY_ATTEMPTS} THEN 1 ELSE 0 END)`, 'locked')
+      .andWhere('o.dateCreated >= :start AND o.dateCreated < :end', { start: range.start, end: range.end + DAY_MS })
+      .setParameters({ dayMs: DAY_MS, now })
+      .groupBy('o.channel')
+      .addGroupBy('day');
+    if (filters.channel) query.andWhere('o.channel = :channel', { channel: filters.channel });
+    if (filters.service) query.andWhere('o.service = :service', { service: filters.service });
+    const rows = await query.getRawMany<Record<string, string | number>>();
+    const result = new Map<Channel, Map<number, Counts>>();
+    for (const row of rows) {
+      const channel = row.channel as Channel;
+      const days = result.get(channel) ?? new Map<number, Counts>();
+      days.set(Number(row.day), Object.fromEntries(COUNTS.map((key) => [key, Number(row[key])])) as Counts);
+      result.set(channel, days);
+    }
+    return result;
+  }
+
+  /** The days a request covers: a fixed period, or startDate..endDate (default: the last 30 days). */
+  private range(period: UsagePeriod | undefined, filters: UsageQueryDto, now: number, account: Account): DayRange {
+    const today = startOfDay(now);
+    const date = new Date(today);
+    const firstOfMonth = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+    switch (period) {
+      case 'Today':
+        return { start: today, end: today };
+      case 'Yesterday':
+        return { start: today - DAY_MS, end: today - DAY_MS };
+      case 'ThisMonth':
+        return { start: firstOfMonth, end: addMonths(firstOfMonth, 1) - DAY_MS };
+      case 'LastMonth':
+        return { start: addMonths(firstOfMonth, -1), end: firstOfMonth - DAY_MS };
+      case 'AllTime':
+        return { start: startOfDay(Math.min(account.dateCreated, now)), end: today };
+      default: {
+        const endTime = parseTimeFilter('endDate', filters.endDate);
+        const end = endTime === undefined ? today : startOfDay(endTime);
+        const startTime = parseTimeFilter('startDate', filters.startDate);
+        const start = startTime === undefined ? end - 29 * DAY_MS : startOfDay(startTime);
+        if (end < start) throw AppError.invalid('endDate', 'must not be before startDate');
+        return { start, end };
+      }
+    }
+  }
+
+  private record(account: Account, channel: Channel, slice: DayRange, counts: Counts, filters: UsageQueryDto): UsageRecordDto {
+    const params = new URLSearchParams({ startDate: day(slice.start), endDate: day(slice.end), channel });
+    if (filters.service) params.set('service', filters.service);
+    if (filters.accountSid) params.set('accountSid', filters.accountSid);
+    if (filters.subAccounts) params.set('subAccounts', 'true');
+    return {
+      accountSid: account.sid,
+      channel,
+      startDate: day(slice.start),
+      endDate: day(slice.end),
+      ...counts,
+      conversionRate: counts.sent ? Math.round((counts.verified / counts.sent) * 10_000) / 10_000 : 0,
+      uri: `/2fa/usage/records?${params.toString()}`,
+    };
+  }
+}
+
+/** The range cut at day, month or year boundaries (UTC); `none` keeps it whole. */
+function periods(range: DayRange, split: Split): DayRange[] {
+  if (split === 'none') return [range];
+  const slices: DayRange[] = [];
+  for (let start = range.start; start <= range.end; ) {
+    const date = new Date(start);
+    const next =
+      split === 'day'
+        ? start + DAY_MS
+        : split === 'month'
+          ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
+          : Date.UTC(date.getUTCFullYear() + 1, 0, 1);
+    slices.push({ start, end: Math.min(next - DAY_MS, range.end) });
+    start = next;
+  }
+  return slices;
+}
+
+function emptyCounts(): Counts {
+  return { sent: 0, delivered: 0, failed: 0, verified: 0, canceled: 0, expired: 0, locked: 0 };
+}
+
+function startOfDay(ms: number): number {
+  return ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+}
+
+function addMonths(firstOfMonth: number, months: number): number {
+  const date = new Date(firstOfMonth);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1);
+}
+
+function day(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
