@@ -93,7 +93,7 @@ export class InitialSchema1764115200000 implements MigrationInterface {
           { name: 'IDX_otp_destination', columnNames: ['accountSid', 'recipient', 'service', 'dateCreated'] },
           {
             name: 'IDX_otp_account_usage',
-            columnNames: ['accountSid', 'dateCreated', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled'],
+            columnNames: ['accountSid', 'dateCreated', 'requestId', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled'],
           },
           { name: 'IDX_otp_delivery_created', columnNames: ['deliveryStatus', 'dateCreated'] },
           { name: 'IDX_otp_status_expires', columnNames: ['status', 'dateExpires'] },

@@ -17,8 +17,9 @@ export const MAX_VERIFY_ATTEMPTS = 5;
 @Entity('otp_session')
 // Verify by number and replacement (account, to, service), and the SDR's `to` filter (account, to).
 @Index('IDX_otp_destination', ['accountSid', 'to', 'service', 'dateCreated'])
-// Covers usage counts and the SDR's date, channel, status and delivery filters without reading rows.
-@Index('IDX_otp_account_usage', ['accountSid', 'dateCreated', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled'])
+// Covers usage counts and the SDR's date, channel, status and delivery filters without reading rows;
+// requestId right after dateCreated serves the SDR's order (newest first, then id) without a sort.
+@Index('IDX_otp_account_usage', ['accountSid', 'dateCreated', 'requestId', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled'])
 // Sweeps: deliveries never queued (recovery) and OTPs past their expiry.
 @Index('IDX_otp_delivery_created', ['deliveryStatus', 'dateCreated'])
 @Index('IDX_otp_status_expires', ['status', 'dateExpires'])
