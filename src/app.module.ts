@@ -3,6 +3,7 @@ import { AppConfig } from './config/app-config';
 import { CoreModule } from './infra/core.module';
 import { DatabaseModule } from './infra/database/database.module';
 import { LoggingModule } from './infra/logging/logging.module';
+import { MetricsModule } from './infra/metrics/metrics.module';
 import { RedisModule } from './infra/redis/redis.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
@@ -22,6 +23,7 @@ export class AppModule {
       imports: [
         CoreModule.register(config),
         LoggingModule.register(config, options.logStream),
+        MetricsModule,
         DatabaseModule,
         RedisModule.register(config),
         AccountsModule,

@@ -2,7 +2,11 @@ import { INestApplication } from '@nestjs/common';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import helmet from 'helmet';
 import { bodyParsers } from './common/body-parsers';
+import { answerClientErrors, recordDuration, requestTimeout } from './common/http-middleware';
+import { AppConfig } from './config/app-config';
+import { MetricsService } from './infra/metrics/metrics.service';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { createValidationPipe } from './common/validation';
 
@@ -10,9 +14,15 @@ export const BODY_LIMIT = '64kb';
 
 /** Everything the HTTP app needs beyond its modules; shared by main.ts, the tests and the spec writer. */
 export function configureHttpApp(app: NestExpressApplication): void {
+  const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
+  answerClientErrors(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
+  // Swagger UI needs inline scripts and styles on /docs; every other answer is JSON.
+  app.use(helmet({ contentSecurityPolicy: false }));
+  if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'] });
+  app.use(requestTimeout(config.requestTimeoutMs), recordDuration(app.get(MetricsService)));
   app.use(...bodyParsers(BODY_LIMIT));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());

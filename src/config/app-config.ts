@@ -36,10 +36,16 @@ export class AppConfig {
    * before they are read again; changes made through another process take effect within it.
    */
   readonly cacheTtlMs: number;
-  readonly delivery: { attempts: number; backoffMs: number; concurrency: number };
+  readonly delivery: { attempts: number; backoffMs: number; concurrency: number; lockMs: number; sweepEveryMs: number };
   readonly sms: { provider: SmsProviderName; smppUrl?: string; httpUrl?: string };
   readonly voice: { provider: VoiceProviderName; apiUrl?: string; accountSid?: string; authToken?: string };
   readonly email: { provider: EmailProviderName; smtpUrl?: string };
+  /** When set, /metrics requires `Authorization: Bearer <token>`. */
+  readonly metricsToken?: string;
+  /** Origins allowed by CORS; none (CORS off) by default. */
+  readonly corsOrigins: string[];
+  /** A request still running after this answers 503 (a hung database or Redis). */
+  readonly requestTimeoutMs: number;
 
   constructor(env: NodeJS.ProcessEnv) {
     this.port = int(env, 'PORT', 3000, 0, 65535);
@@ -74,6 +80,8 @@ export class AppConfig {
       attempts: int(env, 'DELIVERY_ATTEMPTS', 5, 1, 20),
       backoffMs: int(env, 'DELIVERY_BACKOFF_MS', 1000, 1, 600000),
       concurrency: int(env, 'DELIVERY_CONCURRENCY', 50, 1, 1000),
+      lockMs: int(env, 'DELIVERY_LOCK_MS', 15_000, 1000, 600_000),
+      sweepEveryMs: int(env, 'SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     };
     this.sms = { provider: oneOf(env, 'SMS_PROVIDER', ['console', 'smpp', 'http'] as const, 'console') };
     if (this.sms.provider === 'smpp') {
@@ -87,6 +95,9 @@ export class AppConfig {
       this.voice.accountSid = required(env.VOICE_ACCOUNT_SID, 'VOICE_ACCOUNT_SID');
       this.voice.authToken = required(env.VOICE_AUTH_TOKEN, 'VOICE_AUTH_TOKEN');
     }
+    this.metricsToken = env.METRICS_TOKEN || undefined;
+    this.corsOrigins = (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean);
+    this.requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 300_000);
     this.email = { provider: oneOf(env, 'EMAIL_PROVIDER', ['console', 'smtp'] as const, 'console') };
     if (this.email.provider === 'smtp') this.email.smtpUrl = required(url(env, 'SMTP_URL', ['smtp:', 'smtps:']), 'SMTP_URL');
   }

@@ -40,9 +40,8 @@ describe('foundation: envelope, health, OpenAPI, schema', () => {
 
   it('reports health of the database (and Redis when configured)', async () => {
     const res = await app.http().get('/health').expect(200);
-    expect(res.body.status).toBe('ok');
-    expect(res.body.details.database.status).toBe('up');
-    if (app.config.redisUrl) expect(res.body.details.redis.status).toBe('up');
+    expect(res.body).toMatchObject({ code: 200, message: 'OK', data: { status: 'ok', details: { database: { status: 'up' } } } });
+    if (app.config.redisUrl) expect(res.body.data.details.redis.status).toBe('up');
   });
 
   it('serves Swagger UI and the spec without credentials', async () => {

@@ -53,6 +53,8 @@ export class TestSmsc {
   throttled = 0;
   /** false: swallow submit_sm without answering, like a hung SMSC (still recorded, with an id). */
   answerSubmits = true;
+  /** A slow SMSC: each submit_sm_resp is sent this long after the submit_sm arrived. */
+  answerDelayMs = 0;
   /**
    * A state: send a receipt with it for every accepted part, right after the submit_sm_resp (a fast
    * SMSC: the receipt can reach the client before the code that called `send` has stored the id).
@@ -238,8 +240,13 @@ export class TestSmsc {
     this.submittedOn.set(messageId, session);
     this.waiters.splice(0).forEach((wake) => wake());
     if (!this.answerSubmits) return;
-    session.send(pdu.response({ message_id: messageId }));
-    if (this.autoReceipt) this.sendReceipt(messageId, this.autoReceipt).catch(() => undefined);
+    const answer = (): void => {
+      if (session.socket.destroyed) return;
+      session.send(pdu.response({ message_id: messageId }));
+      if (this.autoReceipt) this.sendReceipt(messageId, this.autoReceipt).catch(() => undefined);
+    };
+    if (this.answerDelayMs > 0) setTimeout(answer, this.answerDelayMs);
+    else answer();
   }
 }
 

@@ -69,8 +69,8 @@ export class SmtpSink {
   }
 
   /** The code in the message to `to`: the run of digits in its text. */
-  async codeFor(to: string): Promise<string> {
-    const mail = await this.waitFor(to);
+  async codeFor(to: string, timeoutMs?: number): Promise<string> {
+    const mail = await this.waitFor(to, timeoutMs);
     const match = /(\d{4,10})/.exec(mail.text);
     if (!match) throw new Error(`no code in ${JSON.stringify(mail.text)}`);
     return match[1];

@@ -8,6 +8,7 @@ export const ERROR_CATALOGUE = {
   AUTH_FAILED: { code: 401, status: 401, message: 'Authentication failed' },
   NOT_FOUND: { code: 404, status: 404, message: 'Not found' },
   BODY_TOO_LARGE: { code: 413, status: 413, message: 'Request body too large' },
+  HEADERS_TOO_LARGE: { code: 431, status: 431, message: 'Request header fields too large' },
   DEFAULT_LIMIT_EXCEEDED: { code: 453, status: 404, message: 'Too many OTP request to same destination Number' },
   LIMIT_EXCEEDED: { code: 454, status: 429, message: 'Limit exceeded: {name}' },
   OTP_NOT_FOUND: { code: 470, status: 404, message: 'Invalid OTP Unique Id' },

@@ -3,6 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import type { Request } from 'express';
+import { routeOf } from '../../common/http-middleware';
 import { AppConfig } from '../../config/app-config';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -41,6 +43,7 @@ export class LoggingModule {
                 res.setHeader('X-Request-Id', id);
                 return id;
               },
+              customProps: (req: IncomingMessage) => ({ route: routeOf(req as Request) }),
               serializers: {
                 req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

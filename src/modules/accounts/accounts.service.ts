@@ -115,23 +115,22 @@ export class AccountsService implements OnApplicationBootstrap {
   async update(caller: Account, sid: string, input: { friendlyName?: string; status?: AccountStatus }): Promise<Account> {
     const account = await this.getInTree(caller, sid);
     if (account.status === 'closed') throw AppError.invalid('sid', 'a closed account cannot change');
-    if (input.status !== undefined && input.status !== account.status && account.sid === caller.sid) {
+    // null counts as absent, like undefined (a JSON client may send either for "no change").
+    const status = input.status ?? undefined;
+    if (status !== undefined && status !== account.status && account.sid === caller.sid) {
       throw AppError.invalid('status', 'an account cannot change its own status');
     }
     const now = this.clock.now();
-    await this.accounts.manager.transaction(async (manager) => {
-      if (input.friendlyName !== undefined) {
-        await manager.update(Account, { sid }, { friendlyName: input.friendlyName, dateUpdated: now });
-      }
-      if (input.status !== undefined && input.status !== account.status) {
-        await manager
-          .createQueryBuilder()
-          .update(Account)
-          .set({ status: input.status, dateUpdated: now })
-          .where('path LIKE :prefix AND status <> :closed', { prefix: `${account.path}%`, closed: 'closed' })
-          .execute();
-      }
-    });
+    // Two idempotent writes: repeating the request finishes a change interrupted between them.
+    if (input.friendlyName != null) await this.accounts.update({ sid }, { friendlyName: input.friendlyName, dateUpdated: now });
+    if (status !== undefined && status !== account.status) {
+      await this.accounts
+        .createQueryBuilder()
+        .update(Account)
+        .set({ status, dateUpdated: now })
+        .where('path LIKE :prefix AND status <> :closed', { prefix: `${account.path}%`, closed: 'closed' })
+        .execute();
+    }
     this.cache.clear();
     return this.accounts.findOneByOrFail({ sid });
   }

@@ -2,17 +2,20 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { CHANNELS, Otp } from '../otp/otp.entity';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryReceipts } from './delivery-receipts';
+import { DeliverySweeper } from './delivery-sweeper';
 import { TwimlCallProvider } from './providers/call/twiml-call.provider';
 import { ConsoleProvider } from './providers/console.provider';
 import { CallProvider, EmailProvider, MessageProvider, SmsProvider } from './providers/message-provider';
 import { SmtpEmailProvider } from './providers/email/smtp.provider';
 import { HttpSmsProvider } from './providers/sms/http-sms.provider';
 import { SmppSmsProvider } from './providers/sms/smpp.provider';
-import { BullmqDeliveryQueue, CallWorker, EmailWorker, SmsWorker } from './queue/bullmq-delivery-queue';
+import { BullmqDeliveryQueue, deliveryWorker } from './queue/bullmq-delivery-queue';
 import { DeliveryQueue } from './queue/delivery-queue';
+import { queueDashboard } from './queue-dashboard';
 import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
 
 /**
@@ -21,10 +24,15 @@ import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
  */
 @Module({})
 export class ChannelsModule {
+  constructor(metrics: MetricsService, queue: DeliveryQueue) {
+    metrics.queueDepths = () => queue.counts();
+  }
+
   static register(config: AppConfig): DynamicModule {
     const providers: Provider[] = [
       DeliveryProcessor,
       DeliveryReceipts,
+      DeliverySweeper,
       { provide: SmsProvider, inject: [DeliveryReceipts], useFactory: (receipts: DeliveryReceipts) => smsProvider(config, receipts) },
       { provide: CallProvider, useFactory: () => callProvider(config) },
       { provide: EmailProvider, useFactory: () => emailProvider(config) },
@@ -36,7 +44,8 @@ export class ChannelsModule {
         BullModule.registerQueue(...CHANNELS.map((name) => ({ name }))),
       );
       providers.push({ provide: DeliveryQueue, useClass: BullmqDeliveryQueue });
-      if (config.runsWorkers) providers.push(SmsWorker, CallWorker, EmailWorker);
+      if (config.runsApi) imports.push(...queueDashboard());
+      if (config.runsWorkers) providers.push(...CHANNELS.map((channel) => deliveryWorker(channel, config)));
     } else {
       providers.push({ provide: DeliveryQueue, useClass: InProcessDeliveryQueue });
     }

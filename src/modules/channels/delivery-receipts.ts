@@ -2,6 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Otp } from '../otp/otp.entity';
 import { DeliveryReceipt } from './providers/message-provider';
 
@@ -17,13 +18,15 @@ export class DeliveryReceipts implements OnModuleDestroy {
   constructor(
     @InjectRepository(Otp) private readonly otps: Repository<Otp>,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   record(provider: string, receipt: DeliveryReceipt, attempt = 0): void {
     this.apply(provider, receipt)
       .then((matched) => {
         if (matched || attempt >= RETRY_DELAYS_MS.length) {
-          if (!matched) this.logger.warn({ provider, providerMessageId: receipt.providerMessageId }, 'receipt matches no OTP');
+          if (matched) this.metrics.deliveries.inc({ provider, outcome: receipt.delivered ? 'delivered' : 'undelivered' });
+          else this.logger.warn({ provider, providerMessageId: receipt.providerMessageId }, 'receipt matches no OTP');
           return;
         }
         const timer = setTimeout(() => {

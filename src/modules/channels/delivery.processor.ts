@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Secrets } from '../../infra/secrets/secrets';
 import { Channel, Otp } from '../otp/otp.entity';
 import { effectiveStatus } from '../otp/otp-state';
@@ -22,6 +23,7 @@ export class DeliveryProcessor {
     @InjectRepository(Otp) private readonly otps: Repository<Otp>,
     private readonly secrets: Secrets,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
     sms: SmsProvider,
     call: CallProvider,
     email: EmailProvider,
@@ -42,11 +44,14 @@ export class DeliveryProcessor {
         { requestId: otp.requestId },
         { deliveryStatus: 'sent', provider: provider.name, providerMessageId: providerMessageId ?? null, deliveryError: null, sealedCode: null, dateSent: now, dateUpdated: now },
       );
+      this.metrics.deliveries.inc({ provider: provider.name, outcome: 'sent' });
     } catch (error) {
       const reason = describe(error);
       const last = attempt >= attempts;
       this.logger.warn({ requestId: otp.requestId, provider: provider.name, attempt, attempts, reason }, last ? 'delivery failed for good' : 'delivery attempt failed');
       await this.recordFailure(otp, provider.name, `attempt ${attempt}/${attempts}: ${reason}`, last);
+      this.metrics.deliveries.inc({ provider: provider.name, outcome: last ? 'failed' : 'attempt_failed' });
+      if (last) this.metrics.otps.inc({ event: 'failed', channel: otp.channel });
       throw error;
     }
   }

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorFunction, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import Redis from 'ioredis';
+import { ok, Ok } from '../../common/envelope';
 import { ApiErrors } from '../../common/swagger';
 
 /** Liveness plus the dependencies: the database always, Redis when configured. Public. */
@@ -18,9 +19,9 @@ export class HealthController {
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness and dependency health (database, and Redis when configured).' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } } } })
+  @ApiOkResponse({ schema: { example: { data: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } }, code: 200, message: 'OK' } } })
   @ApiErrors('UNAVAILABLE')
-  check(): Promise<HealthCheckResult> {
+  async check(): Promise<Ok<HealthCheckResult>> {
     const checks: HealthIndicatorFunction[] = [() => this.database.pingCheck('database', { timeout: 2000 })];
     const redis = this.redis;
     if (redis) {
@@ -34,6 +35,6 @@ export class HealthController {
         }
       });
     }
-    return this.health.check(checks);
+    return ok(await this.health.check(checks));
   }
 }

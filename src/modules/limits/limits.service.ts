@@ -9,6 +9,7 @@ import { PageWindow, parseSort } from '../../common/paging';
 import { parseTimeRange } from '../../common/time';
 import { TtlCache } from '../../common/ttl-cache';
 import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Account } from '../accounts/account.entity';
 import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
@@ -35,6 +36,7 @@ export class LimitsService {
     private readonly accounts: AccountsService,
     private readonly limiter: RateLimiter,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
     config: AppConfig,
   ) {
     this.definitions = new TtlCache(config.cacheTtlMs);
@@ -125,7 +127,10 @@ export class LimitsService {
   async enforce(accountSid: string, named: [string, string][] | undefined, destination: string): Promise<void> {
     if (!named?.length) {
       const block = await this.limiter.consume([{ keys: [`default:${accountSid}:${destination}`], buckets: [DEFAULT_LIMIT] }], this.clock.now());
-      if (block) throw new AppError('DEFAULT_LIMIT_EXCEEDED', {}, { retryAfter: seconds(block.retryAfterMs) });
+      if (block) {
+        this.metrics.limiterBlocks.inc({ code: 453 });
+        throw new AppError('DEFAULT_LIMIT_EXCEEDED', {}, { retryAfter: seconds(block.retryAfterMs) });
+      }
       return;
     }
     const checks: LimitCheck[] = [];
@@ -136,7 +141,10 @@ export class LimitsService {
       checks.push({ keys: definition.windows.map((_, i) => `limit:${definition.sid}:${i}:${key}`), buckets: definition.windows });
     }
     const block = await this.limiter.consume(checks, this.clock.now());
-    if (block) throw new AppError('LIMIT_EXCEEDED', { name: named[block.index][0] }, { retryAfter: seconds(block.retryAfterMs) });
+    if (block) {
+      this.metrics.limiterBlocks.inc({ code: 454 });
+      throw new AppError('LIMIT_EXCEEDED', { name: named[block.index][0] }, { retryAfter: seconds(block.retryAfterMs) });
+    }
   }
 
   async emails(limits: Limit[]): Promise<Map<string, string | null>> {

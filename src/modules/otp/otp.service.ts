@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomInt } from 'node:crypto';
 import { Repository } from 'typeorm';
@@ -6,7 +6,9 @@ import { Clock } from '../../common/clock';
 import { normalizeEmail, normalizePhone } from '../../common/destination';
 import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Secrets } from '../../infra/secrets/secrets';
+import { withTimeout } from '../../common/timeout';
 import { Account } from '../accounts/account.entity';
 import { AccountsService } from '../accounts/accounts.service';
 import { DeliveryQueue } from '../channels/queue/delivery-queue';
@@ -22,8 +24,13 @@ const VERIFIABLE = "status = 'pending' AND dateExpires > :now AND (dateCanceled 
 /** How many of the newest OTPs of a destination verify-by-number considers (guard times keep a few valid). */
 const NEWEST = 10;
 
+/** Past this, a send answers without waiting for the queue (the recovery sweep enqueues later). */
+const ENQUEUE_TIMEOUT_MS = 2000;
+
 @Injectable()
 export class OtpService {
+  private readonly logger = new Logger(OtpService.name);
+
   constructor(
     @InjectRepository(Otp) private readonly otps: Repository<Otp>,
     private readonly accounts: AccountsService,
@@ -31,6 +38,7 @@ export class OtpService {
     private readonly queue: DeliveryQueue,
     private readonly secrets: Secrets,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** SPEC §4 send: limits first, then store, replace earlier OTPs, and queue the delivery. */
@@ -84,8 +92,12 @@ export class OtpService {
     // 3. Replace earlier valid OTPs of (account, service, to).
     await this.replaceEarlier(otp, now);
 
-    // 4. Queue the delivery; the answer does not wait for it.
-    await this.queue.enqueue({ requestId, channel, sealedCode });
+    // 4. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
+    //    stored request stays `queued` and the recovery sweep enqueues it once the queue is back.
+    await withTimeout(this.queue.enqueue({ requestId, channel, sealedCode }), ENQUEUE_TIMEOUT_MS).catch((error: unknown) =>
+      this.logger.warn({ err: error, requestId }, 'delivery not queued yet; the recovery sweep will queue it'),
+    );
+    this.metrics.otps.inc({ event: 'sent', channel });
     return requestId;
   }
 
@@ -102,7 +114,8 @@ export class OtpService {
       .andWhere('(dateCreated < :created OR (dateCreated = :created AND requestId < :requestId))', { created: otp.dateCreated, requestId: otp.requestId })
       .andWhere(VERIFIABLE, { now });
     if (!otp.guardTime) {
-      await earlier.set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null }).execute();
+      const { affected } = await earlier.set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null }).execute();
+      if (affected) this.metrics.otps.inc({ event: 'canceled', channel: otp.channel }, affected);
       return;
     }
     const guardEnd = now + otp.guardTime * 1000;
@@ -116,7 +129,7 @@ export class OtpService {
   async verify(caller: Account, input: VerifyOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const now = this.clock.now();
-    if (input.number !== undefined && input.number !== '') return this.verifyByNumber(account, input, now);
+    if (input.number) return this.verifyByNumber(account, input, input.number, now);
     if (!input.requestId) throw AppError.missing('requestId');
     const otp = await this.otps.findOneBy({ requestId: input.requestId, accountSid: account.sid });
     if (!otp) throw new AppError('OTP_NOT_FOUND');
@@ -129,9 +142,9 @@ export class OtpService {
    * By number: the newest verifiable OTPs of (account, service, number). During a guard time the
    * old and the new code both pass; a wrong code counts against the newest.
    */
-  private async verifyByNumber(account: Account, input: VerifyOtpDto, now: number): Promise<string> {
+  private async verifyByNumber(account: Account, input: VerifyOtpDto, number: string, now: number): Promise<string> {
     if (!input.service) throw AppError.missing('service');
-    const to = normalizePhone(input.number!) ?? normalizeEmail(input.number!);
+    const to = normalizePhone(number) ?? normalizeEmail(number);
     if (!to) throw AppError.invalid('number', 'must be a phone number or an email address');
     const newest = await this.otps.find({
       where: { accountSid: account.sid, service: input.service, to },
@@ -155,6 +168,7 @@ export class OtpService {
       .andWhere(VERIFIABLE, { now })
       .execute();
     if (!affected) return this.failWithCurrentState(otp.requestId, now);
+    this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
     // Another OTP of the destination can be valid only through a guard time; cancel it.
     if (otp.guarded || otp.dateCanceled !== null) {
       await this.otps
@@ -179,6 +193,7 @@ export class OtpService {
       .andWhere(VERIFIABLE, { now })
       .execute();
     if (!affected) return this.failWithCurrentState(otp.requestId, now);
+    if (otp.attempts + 1 >= MAX_VERIFY_ATTEMPTS) this.metrics.otps.inc({ event: 'failed', channel: otp.channel });
     throw new AppError('OTP_INVALID_CODE', {}, { requestId: otp.requestId });
   }
 
@@ -209,6 +224,7 @@ export class OtpService {
         .where("requestId = :requestId AND status = 'pending'", { requestId: otp.requestId })
         .execute();
       if (!affected) return this.cancel(caller, input);
+      this.metrics.otps.inc({ event: 'canceled', channel: otp.channel });
       await this.queue.remove(otp.channel, otp.requestId);
     }
     return otp.requestId;

@@ -1,10 +1,10 @@
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Type } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { AppConfig } from '../../../config/app-config';
 import { Channel } from '../../otp/otp.entity';
 import { DeliveryProcessor } from '../delivery.processor';
-import { DeliveryJob, DeliveryQueue } from './delivery-queue';
+import { DeliveryJob, DeliveryQueue, QueueDepth } from './delivery-queue';
 
 /** BullMQ (with REDIS_URL): one queue per channel; the workers may run in other processes (ROLE=worker). */
 @Injectable()
@@ -32,6 +32,17 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
     });
   }
 
+  async counts(): Promise<QueueDepth[]> {
+    const states = ['waiting', 'active', 'delayed', 'failed'] as const;
+    const perChannel = await Promise.all(
+      Object.entries(this.queues).map(async ([channel, queue]) => {
+        const counts = await queue.getJobCounts(...states);
+        return states.map((state) => ({ channel: channel as Channel, state, count: counts[state] ?? 0 }));
+      }),
+    );
+    return perChannel.flat();
+  }
+
   async remove(channel: Channel, requestId: string): Promise<void> {
     // Removes a waiting or delayed job; an active one is left to finish (the processor re-checks the OTP).
     await this.queues[channel].remove(requestId);
@@ -40,16 +51,9 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
 
 /** The channel workers: BullMQ calls `process`, which hands the job to the shared processor. */
 @Injectable()
-abstract class DeliveryWorker extends WorkerHost implements OnApplicationBootstrap {
-  constructor(
-    private readonly processor: DeliveryProcessor,
-    private readonly config: AppConfig,
-  ) {
+abstract class DeliveryWorker extends WorkerHost {
+  constructor(private readonly processor: DeliveryProcessor) {
     super();
-  }
-
-  onApplicationBootstrap(): void {
-    this.worker.concurrency = this.config.delivery.concurrency;
   }
 
   process(job: Job<DeliveryJob>): Promise<void> {
@@ -62,11 +66,13 @@ abstract class DeliveryWorker extends WorkerHost implements OnApplicationBootstr
   }
 }
 
-@Processor('sms')
-export class SmsWorker extends DeliveryWorker {}
-
-@Processor('call')
-export class CallWorker extends DeliveryWorker {}
-
-@Processor('email')
-export class EmailWorker extends DeliveryWorker {}
+/**
+ * The worker of one channel queue, with its options from the configuration. A job whose worker
+ * died (kill -9) is taken up again once its lock has expired: delivery is at least once.
+ */
+export function deliveryWorker(channel: Channel, config: AppConfig): Type<WorkerHost> {
+  const { concurrency, lockMs } = config.delivery;
+  @Processor(channel, { concurrency, lockDuration: lockMs, stalledInterval: lockMs })
+  class ChannelWorker extends DeliveryWorker {}
+  return ChannelWorker;
+}

@@ -15,6 +15,14 @@ export interface DeliveryJob {
 export abstract class DeliveryQueue {
   abstract enqueue(job: DeliveryJob): Promise<void>;
   abstract remove(channel: Channel, requestId: string): Promise<void>;
+  /** Jobs per channel and state, for the metrics. */
+  abstract counts(): Promise<QueueDepth[]>;
+}
+
+export interface QueueDepth {
+  channel: Channel;
+  state: 'waiting' | 'active' | 'delayed' | 'failed';
+  count: number;
 }
 
 /** Backoff before attempt `attempt + 1`: `base`, `2 × base`, `4 × base`, ... as BullMQ's exponential backoff. */

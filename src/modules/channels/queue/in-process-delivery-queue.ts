@@ -1,8 +1,8 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
-import { Channel } from '../../otp/otp.entity';
+import { Channel, CHANNELS } from '../../otp/otp.entity';
 import { DeliveryProcessor } from '../delivery.processor';
-import { backoffDelay, DeliveryJob, DeliveryQueue } from './delivery-queue';
+import { backoffDelay, DeliveryJob, DeliveryQueue, QueueDepth } from './delivery-queue';
 
 interface Entry {
   job: DeliveryJob;
@@ -47,6 +47,17 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
       if (waiting >= 0) this.waiting.splice(waiting, 1);
     }
     return Promise.resolve();
+  }
+
+  counts(): Promise<QueueDepth[]> {
+    const depths: QueueDepth[] = CHANNELS.flatMap((channel) =>
+      (['waiting', 'active', 'delayed'] as const).map((state) => ({ channel, state, count: 0 })),
+    );
+    for (const entry of this.jobs.values()) {
+      const state = entry.active ? 'active' : entry.attempt > 0 ? 'delayed' : 'waiting';
+      depths.find((depth) => depth.channel === entry.job.channel && depth.state === state)!.count++;
+    }
+    return Promise.resolve(depths);
   }
 
   onModuleDestroy(): void {

@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics (prom-client), one registry per app instance. Services record events here;
+ * queue depths are read when scraped through `queueDepths`, set by the channels module.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpDuration = new Histogram({
+    name: 'otpgate_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly otps = new Counter({
+    name: 'otpgate_otps_total',
+    help: 'OTPs by event (sent, verified, canceled, expired, failed) and channel',
+    labelNames: ['event', 'channel'] as const,
+    registers: [this.registry],
+  });
+
+  readonly deliveries = new Counter({
+    name: 'otpgate_deliveries_total',
+    help: 'Delivery outcomes by provider: sent, attempt_failed, failed (last attempt), delivered, undelivered (receipts)',
+    labelNames: ['provider', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly limiterBlocks = new Counter({
+    name: 'otpgate_limiter_blocks_total',
+    help: 'Sends blocked by a limit, by code (453 default limit, 454 named limit)',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  /** Set by the channels module: jobs per channel and state, read at scrape time. */
+  queueDepths?: () => Promise<{ channel: string; state: string; count: number }[]>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'otpgate_' });
+    const depths = (): Promise<{ channel: string; state: string; count: number }[]> => this.queueDepths?.() ?? Promise.resolve([]);
+    new Gauge({
+      name: 'otpgate_queue_jobs',
+      help: 'Delivery jobs per channel and state (waiting, active, delayed, failed)',
+      labelNames: ['channel', 'state'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const { channel, state, count } of await depths()) this.set({ channel, state }, count);
+      },
+    });
+  }
+}
