@@ -133,6 +133,7 @@ describe('faults', () => {
         const code = await smtp.codeFor('crash@example.com', 30_000);
         await request(url).post('/2fa/verify').auth(credentials.sid, credentials.token).send({ requestId: sent.body.requestID, code }).expect(200);
         expect(smtp.messages).toHaveLength(1);
+        expect(await second.stop('SIGTERM')).toBe(0);
       } finally {
         await first.stop('SIGKILL');
         await second?.stop();

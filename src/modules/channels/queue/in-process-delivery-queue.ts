@@ -20,6 +20,7 @@ interface Entry {
 export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDestroy {
   private readonly jobs = new Map<string, Entry>();
   private readonly waiting: Entry[] = [];
+  private readonly active = new Set<Promise<void>>();
   private running = 0;
 
   constructor(
@@ -60,10 +61,12 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
     return Promise.resolve(depths);
   }
 
-  onModuleDestroy(): void {
+  /** Shutdown: nothing new starts; deliveries in flight finish (what waits is recovered at the next start). */
+  async onModuleDestroy(): Promise<void> {
     for (const entry of this.jobs.values()) clearTimeout(entry.timer);
     this.jobs.clear();
     this.waiting.length = 0;
+    await Promise.allSettled([...this.active]);
   }
 
   private schedule(entry: Entry, delayMs: number): void {
@@ -77,7 +80,9 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
     }
     this.running++;
     entry.active = true;
-    void this.run(entry);
+    const run = this.run(entry);
+    this.active.add(run);
+    void run.finally(() => this.active.delete(run));
   }
 
   private async run(entry: Entry): Promise<void> {
