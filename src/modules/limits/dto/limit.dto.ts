@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { IsBoolean, IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { PagingQuery } from '../../../common/paging';
+import { IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
-import { ToBoolean, Trim } from '../../../common/validation';
+import { Trim } from '../../../common/validation';
 import { Limit } from '../limit.entity';
 
 export class BucketDto {
@@ -67,33 +67,12 @@ export class UpdateLimitDto {
   description?: string;
 }
 
-export class SearchLimitsQuery extends PagingQuery {
+export class SearchLimitsQuery extends CreatedListQuery {
   @ApiPropertyOptional({ description: 'Part of the name (case-insensitive).' })
   @IsOptional()
   @IsString()
   @MaxLength(64)
   name?: string;
-
-  @ApiPropertyOptional({ description: 'Limits of this account (the caller or one of its sub-accounts).' })
-  @IsOptional()
-  @IsString()
-  accountSid?: string;
-
-  @ApiPropertyOptional({ description: "Include the sub-accounts' limits." })
-  @ToBoolean()
-  @IsOptional()
-  @IsBoolean()
-  subAccounts?: boolean;
-
-  @ApiPropertyOptional({ example: '2018-10-05', description: 'Created on or after (ISO-8601, UTC).' })
-  @IsOptional()
-  @IsString()
-  startTime?: string;
-
-  @ApiPropertyOptional({ example: '2018-10-06T02:10:03', description: 'Created on or before (ISO-8601, UTC).' })
-  @IsOptional()
-  @IsString()
-  endTime?: string;
 }
 
 export class LimitDto {

@@ -1,13 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PagingQuery } from '../../../common/paging';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
-import { ToBoolean } from '../../../common/validation';
 import { Channel, CHANNELS, DELIVERY_STATUSES, DeliveryStatus, Otp, OTP_STATUSES, OtpStatus } from '../otp.entity';
 import { effectiveStatus } from '../otp-state';
 
 /** Filters of the session detail records (SPEC §6), from the query or (POST) the body. */
-export class SearchSessionsDto extends PagingQuery {
+export class SearchSessionsDto extends CreatedListQuery {
   @ApiPropertyOptional({ example: '2FA' })
   @IsOptional()
   @IsString()
@@ -40,27 +39,6 @@ export class SearchSessionsDto extends PagingQuery {
   @IsOptional()
   @IsIn(DELIVERY_STATUSES)
   deliveryStatus?: DeliveryStatus;
-
-  @ApiPropertyOptional({ description: 'Sessions of this account (the caller or one of its sub-accounts).' })
-  @IsOptional()
-  @IsString()
-  accountSid?: string;
-
-  @ApiPropertyOptional({ description: "Include the sub-accounts' sessions." })
-  @ToBoolean()
-  @IsOptional()
-  @IsBoolean()
-  subAccounts?: boolean;
-
-  @ApiPropertyOptional({ example: '2018-10-05', description: 'Created on or after (ISO-8601, UTC).' })
-  @IsOptional()
-  @IsString()
-  startTime?: string;
-
-  @ApiPropertyOptional({ example: '2018-10-06T02:10:03', description: 'Created on or before (ISO-8601, UTC).' })
-  @IsOptional()
-  @IsString()
-  endTime?: string;
 }
 
 export class SessionDto {

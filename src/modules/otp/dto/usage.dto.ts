@@ -1,13 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PagingQuery } from '../../../common/paging';
-import { ToBoolean } from '../../../common/validation';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ScopedListQuery } from '../../../common/list-queries';
 import { Channel, CHANNELS } from '../otp.entity';
 
 export const USAGE_PERIODS = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
 export type UsagePeriod = (typeof USAGE_PERIODS)[number];
 
-export class UsageQueryDto extends PagingQuery {
+export class UsageQueryDto extends ScopedListQuery {
   @ApiPropertyOptional({ example: '2021-02-01', description: 'First day (UTC, inclusive); default: 29 days before endDate.' })
   @IsOptional()
   @IsString()
@@ -28,17 +27,6 @@ export class UsageQueryDto extends PagingQuery {
   @IsString()
   @MaxLength(128)
   service?: string;
-
-  @ApiPropertyOptional({ description: 'Usage of this account (the caller or one of its sub-accounts).' })
-  @IsOptional()
-  @IsString()
-  accountSid?: string;
-
-  @ApiPropertyOptional({ description: "Include the sub-accounts' usage." })
-  @ToBoolean()
-  @IsOptional()
-  @IsBoolean()
-  subAccounts?: boolean;
 }
 
 export class UsageRecordDto {

@@ -1,0 +1,31 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsOptional, IsString } from 'class-validator';
+import { PagingQuery } from './paging';
+import { ToBoolean } from './validation';
+
+/** A paged list of one account's records (the caller or one of its sub-accounts), or of its whole subtree. */
+export class ScopedListQuery extends PagingQuery {
+  @ApiPropertyOptional({ description: 'Records of this account (the caller or one of its sub-accounts); default: the caller.' })
+  @IsOptional()
+  @IsString()
+  accountSid?: string;
+
+  @ApiPropertyOptional({ description: "Include the sub-accounts' records." })
+  @ToBoolean()
+  @IsOptional()
+  @IsBoolean()
+  subAccounts?: boolean;
+}
+
+/** ... filtered by creation time (ISO-8601, UTC, inclusive). */
+export class CreatedListQuery extends ScopedListQuery {
+  @ApiPropertyOptional({ example: '2018-10-05', description: 'Created on or after (ISO-8601 date or date-time, UTC).' })
+  @IsOptional()
+  @IsString()
+  startTime?: string;
+
+  @ApiPropertyOptional({ example: '2018-10-06T02:10:03', description: 'Created on or before (ISO-8601 date or date-time, UTC).' })
+  @IsOptional()
+  @IsString()
+  endTime?: string;
+}
