@@ -1,10 +1,12 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { dataSourceOptions } from './data-source-options';
+import { Sql } from './sql';
 
 /** The database, with its schema brought up to date by the committed migrations before anything uses it. */
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -13,6 +15,8 @@ import { dataSourceOptions } from './data-source-options';
       dataSourceFactory: async (options) => migrate(await connect(options as DataSourceOptions)),
     }),
   ],
+  providers: [{ provide: Sql, inject: [DataSource], useFactory: (dataSource: DataSource) => Sql.for(dataSource) }],
+  exports: [Sql],
 })
 export class DatabaseModule {}
 

@@ -43,7 +43,9 @@ export class LoggingModule {
                 res.setHeader('X-Request-Id', id);
                 return id;
               },
-              customProps: (req: IncomingMessage) => ({ route: routeOf(req as Request) }),
+              // The route is added to the completion line itself (customProps would cost a child logger per request).
+              customSuccessObject: (req: IncomingMessage, _res: ServerResponse, line: object) => ({ ...line, route: routeOf(req as Request) }),
+              customErrorObject: (req: IncomingMessage, _res: ServerResponse, _error: Error, line: object) => ({ ...line, route: routeOf(req as Request) }),
               serializers: {
                 req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

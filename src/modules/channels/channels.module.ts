@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../infra/metrics/metrics.service';
 import { CHANNELS, Otp } from '../otp/otp.entity';
+import { OtpStore } from '../otp/otp.store';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryReceipts } from './delivery-receipts';
 import { DeliverySweeper } from './delivery-sweeper';
@@ -31,6 +32,7 @@ export class ChannelsModule {
   static register(config: AppConfig): DynamicModule {
     const providers: Provider[] = [
       DeliveryProcessor,
+      OtpStore,
       DeliveryReceipts,
       DeliverySweeper,
       { provide: SmsProvider, inject: [DeliveryReceipts], useFactory: (receipts: DeliveryReceipts) => smsProvider(config, receipts) },

@@ -7,6 +7,7 @@ import { LimitsModule } from '../limits/limits.module';
 import { Otp } from './otp.entity';
 import { OtpController } from './otp.controller';
 import { OtpService } from './otp.service';
+import { OtpStore } from './otp.store';
 import { ReportsController } from './reports.controller';
 import { SessionsService } from './sessions.service';
 import { UsageService } from './usage.service';
@@ -18,7 +19,7 @@ export class OtpModule {
       module: OtpModule,
       imports: [TypeOrmModule.forFeature([Otp]), AccountsModule, LimitsModule, ChannelsModule.register(config)],
       controllers: [OtpController, ReportsController],
-      providers: [OtpService, SessionsService, UsageService],
+      providers: [OtpService, OtpStore, SessionsService, UsageService],
     };
   }
 }

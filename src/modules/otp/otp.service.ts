@@ -1,7 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { randomInt } from 'node:crypto';
-import { Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { normalizeEmail, normalizePhone } from '../../common/destination';
 import { AppError } from '../../common/errors/app-error';
@@ -16,10 +14,8 @@ import { LimitsService } from '../limits/limits.service';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
 import { effectiveStatus, verifyBlocker } from './otp-state';
+import { OtpStore } from './otp.store';
 import { normalizeDestination, parseLimits, validateSender } from './send-input';
-
-/** SQL for "still verifiable at :now" (the clock decides expiry and guard times, SPEC §4). */
-const VERIFIABLE = "status = 'pending' AND dateExpires > :now AND (dateCanceled IS NULL OR dateCanceled > :now)";
 
 /** How many of the newest OTPs of a destination verify-by-number considers (guard times keep a few valid). */
 const NEWEST = 10;
@@ -32,7 +28,7 @@ export class OtpService {
   private readonly logger = new Logger(OtpService.name);
 
   constructor(
-    @InjectRepository(Otp) private readonly otps: Repository<Otp>,
+    private readonly store: OtpStore,
     private readonly accounts: AccountsService,
     private readonly limits: LimitsService,
     private readonly queue: DeliveryQueue,
@@ -61,7 +57,7 @@ export class OtpService {
     const code = String(randomInt(0, 10 ** length)).padStart(length, '0');
     const sealedCode = this.secrets.seal(code);
     const timeout = input.timeout ?? 300;
-    const otp = this.otps.create({
+    const otp: Otp = {
       requestId,
       accountSid: account.sid,
       service: input.service,
@@ -85,12 +81,22 @@ export class OtpService {
       repeat: channel === 'call' ? (input.repeat ?? 1) : null,
       dateCreated: now,
       dateUpdated: now,
+      dateSent: null,
+      dateVerified: null,
+      dateCanceled: null,
+      deliveryError: null,
+      provider: null,
+      providerMessageId: null,
       dateExpires: now + timeout * 1000,
-    });
-    await this.otps.insert(otp);
+    };
+    await this.store.insert(otp);
 
-    // 3. Replace earlier valid OTPs of (account, service, to).
-    await this.replaceEarlier(otp, now);
+    // 3. Replace earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
+    //    Only earlier ones: two sends racing each replace the other's predecessor, never each other.
+    const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
+    const replaced = await this.store.replaceEarlier(otp, now, guardEnd);
+    if (replaced && guardEnd !== null) await this.store.markGuarded(requestId);
+    if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
 
     // 4. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
     //    stored request stays `queued` and the recovery sweep enqueues it once the queue is back.
@@ -101,37 +107,13 @@ export class OtpService {
     return requestId;
   }
 
-  /**
-   * Earlier OTPs (by creation, then id) that are still valid are canceled at once, or, with a
-   * guard time, stay verifiable until then. Only earlier ones: two sends racing each cancel the
-   * other's predecessor, never each other.
-   */
-  private async replaceEarlier(otp: Otp, now: number): Promise<void> {
-    const earlier = this.otps
-      .createQueryBuilder()
-      .update(Otp)
-      .where('accountSid = :accountSid AND service = :service AND recipient = :to', otp)
-      .andWhere('(dateCreated < :created OR (dateCreated = :created AND requestId < :requestId))', { created: otp.dateCreated, requestId: otp.requestId })
-      .andWhere(VERIFIABLE, { now });
-    if (!otp.guardTime) {
-      const { affected } = await earlier.set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null }).execute();
-      if (affected) this.metrics.otps.inc({ event: 'canceled', channel: otp.channel }, affected);
-      return;
-    }
-    const guardEnd = now + otp.guardTime * 1000;
-    const { affected } = await earlier
-      .set({ dateCanceled: () => `CASE WHEN dateCanceled IS NOT NULL AND dateCanceled < ${guardEnd} THEN dateCanceled ELSE ${guardEnd} END`, dateUpdated: now })
-      .execute();
-    if (affected) await this.otps.update({ requestId: otp.requestId }, { guarded: true });
-  }
-
   /** SPEC §4 verify, by request id or by the newest OTPs of a destination. */
   async verify(caller: Account, input: VerifyOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const now = this.clock.now();
     if (input.number) return this.verifyByNumber(account, input, input.number, now);
     if (!input.requestId) throw AppError.missing('requestId');
-    const otp = await this.otps.findOneBy({ requestId: input.requestId, accountSid: account.sid });
+    const otp = await this.store.find(input.requestId, account.sid);
     if (!otp) throw new AppError('OTP_NOT_FOUND');
     const blocker = verifyBlocker(otp, now);
     if (blocker) throw new AppError(blocker, {}, { requestId: otp.requestId });
@@ -146,11 +128,7 @@ export class OtpService {
     if (!input.service) throw AppError.missing('service');
     const to = normalizePhone(number) ?? normalizeEmail(number);
     if (!to) throw AppError.invalid('number', 'must be a phone number or an email address');
-    const newest = await this.otps.find({
-      where: { accountSid: account.sid, service: input.service, to },
-      order: { dateCreated: 'DESC', requestId: 'DESC' },
-      take: NEWEST,
-    });
+    const newest = await this.store.newest(account.sid, input.service, to, NEWEST);
     if (!newest.length) throw new AppError('OTP_NOT_FOUND');
     const verifiable = newest.filter((otp) => !verifyBlocker(otp, now));
     if (!verifiable.length) throw new AppError(verifyBlocker(newest[0], now)!, {}, { requestId: newest[0].requestId });
@@ -158,49 +136,24 @@ export class OtpService {
     return match ? this.markVerified(match, now) : this.countWrongCode(verifiable[0], now);
   }
 
-  /** Exactly one of many concurrent correct verifies wins: the database decides with a conditional update. */
   private async markVerified(otp: Otp, now: number): Promise<string> {
-    const { affected } = await this.otps
-      .createQueryBuilder()
-      .update(Otp)
-      .set({ status: 'verified', dateVerified: now, dateUpdated: now })
-      .where('requestId = :requestId', { requestId: otp.requestId })
-      .andWhere(VERIFIABLE, { now })
-      .execute();
-    if (!affected) return this.failWithCurrentState(otp.requestId, now);
+    if (!(await this.store.markVerified(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
     // Another OTP of the destination can be valid only through a guard time; cancel it.
-    if (otp.guarded || otp.dateCanceled !== null) {
-      await this.otps
-        .createQueryBuilder()
-        .update(Otp)
-        .set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null })
-        .where('accountSid = :accountSid AND service = :service AND recipient = :to AND requestId <> :requestId', otp)
-        .andWhere(VERIFIABLE, { now })
-        .execute();
-    }
+    if (otp.guarded || otp.dateCanceled !== null) await this.store.cancelOthers(otp, now);
     return otp.requestId;
   }
 
-  /** Counts a wrong code; the fifth locks the OTP. Concurrent guesses never get past the limit. */
   private async countWrongCode(otp: Otp, now: number): Promise<never> {
-    const { affected } = await this.otps
-      .createQueryBuilder()
-      .update(Otp)
-      // `status` first: MySQL evaluates SET left to right, SQLite from the old row; both see the old attempts here.
-      .set({ status: () => `CASE WHEN attempts >= ${MAX_VERIFY_ATTEMPTS - 1} THEN 'failed' ELSE status END`, attempts: () => 'attempts + 1', dateUpdated: now })
-      .where('requestId = :requestId', { requestId: otp.requestId })
-      .andWhere(VERIFIABLE, { now })
-      .execute();
-    if (!affected) return this.failWithCurrentState(otp.requestId, now);
+    if (!(await this.store.countWrongCode(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
     if (otp.attempts + 1 >= MAX_VERIFY_ATTEMPTS) this.metrics.otps.inc({ event: 'failed', channel: otp.channel });
     throw new AppError('OTP_INVALID_CODE', {}, { requestId: otp.requestId });
   }
 
   /** A conditional update lost a race: answer with what the OTP has become. */
   private async failWithCurrentState(requestId: string, now: number): Promise<never> {
-    const current = await this.otps.findOneByOrFail({ requestId });
-    throw new AppError(verifyBlocker(current, now) ?? 'OTP_INVALID_CODE', {}, { requestId });
+    const current = await this.store.find(requestId);
+    throw new AppError((current && verifyBlocker(current, now)) ?? 'OTP_INVALID_CODE', {}, { requestId });
   }
 
   private matches(otp: Otp, code: string): boolean {
@@ -210,20 +163,14 @@ export class OtpService {
   /** SPEC §4 cancel: idempotent; a delivery not yet handed to a provider is dropped. */
   async cancel(caller: Account, input: CancelOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
-    const otp = await this.otps.findOneBy({ requestId: input.requestId, accountSid: account.sid });
+    const otp = await this.store.find(input.requestId, account.sid);
     if (!otp) throw new AppError('CANCEL_NOT_FOUND');
     const now = this.clock.now();
     const status = effectiveStatus(otp, now);
     if (status === 'verified') throw new AppError('OTP_ALREADY_VERIFIED', {}, { requestId: otp.requestId });
     if (status === 'expired') throw new AppError('OTP_EXPIRED', {}, { requestId: otp.requestId });
     if (status === 'pending') {
-      const { affected } = await this.otps
-        .createQueryBuilder()
-        .update(Otp)
-        .set({ status: 'canceled', dateCanceled: now, dateUpdated: now, sealedCode: null })
-        .where("requestId = :requestId AND status = 'pending'", { requestId: otp.requestId })
-        .execute();
-      if (!affected) return this.cancel(caller, input);
+      if (!(await this.store.cancel(otp.requestId, now))) return this.cancel(caller, input);
       this.metrics.otps.inc({ event: 'canceled', channel: otp.channel });
       await this.queue.remove(otp.channel, otp.requestId);
     }
