@@ -21,7 +21,11 @@ export interface ChildOptions {
  * is the process whose RSS we read and which we pause.
  */
 export class Child {
+  /** Every child still running, so that a failed run can end them all (none is left behind). */
+  private static readonly living = new Set<Child>();
   private output = '';
+  /** Characters of output received in all, of which `output` keeps the end. */
+  private received = 0;
   private readonly exited: Promise<number | null>;
 
   private constructor(
@@ -29,11 +33,24 @@ export class Child {
     private readonly process: ChildProcess,
   ) {
     const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_TAIL);
+      const text = chunk.toString('utf8');
+      this.received += text.length;
+      this.output = (this.output + text).slice(-OUTPUT_TAIL);
     };
     process.stdout!.on('data', keep);
     process.stderr!.on('data', keep);
-    this.exited = new Promise((resolve) => process.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      process.once('exit', (code) => {
+        Child.living.delete(this);
+        resolve(code);
+      }),
+    );
+    Child.living.add(this);
+  }
+
+  /** Stops every child that is still running. */
+  static async stopAll(): Promise<void> {
+    await Promise.allSettled([...Child.living].map((child) => child.stop()));
   }
 
   static spawn(options: ChildOptions): Child {
@@ -80,6 +97,19 @@ export class Child {
   /** Waits for a line in the output (workers have no HTTP port to poll). */
   waitForOutput(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
     return this.waitUntil(() => Promise.resolve(pattern.test(this.output)), timeoutMs);
+  }
+
+  /** Sends `signal` and waits for the next output line matching `pattern` (with one capture group), which it returns. */
+  async ask(signal: NodeJS.Signals, pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+    const mark = this.received;
+    this.process.kill(signal);
+    let answer: string | undefined;
+    await this.waitUntil(() => {
+      // Only what arrived after the signal.
+      answer = pattern.exec(this.output.slice(Math.max(0, this.output.length - (this.received - mark))))?.[1];
+      return Promise.resolve(answer !== undefined);
+    }, timeoutMs);
+    return answer!;
   }
 
   /** Freezes the process (SIGSTOP): a paused worker takes no CPU while another target is measured. */
