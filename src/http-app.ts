@@ -18,6 +18,8 @@ export function configureHttpApp(app: NestExpressApplication): void {
   app.useLogger(app.get(Logger));
   answerClientErrors(app.getHttpServer());
   app.disable('x-powered-by');
+  // No ETag: answers are never cached, and hashing every body costs CPU per request.
+  app.disable('etag');
   app.set('query parser', 'extended');
   // Swagger UI needs inline scripts and styles on /docs; every other answer is JSON.
   app.use(helmet({ contentSecurityPolicy: false }));

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random';
 
 export type SidPrefix = 'AC' | 'LM' | 'OTP';
 
 /** Ids of SPEC §1: a prefix and 32 hex digits from a CSPRNG. */
 export function newSid(prefix: SidPrefix): string {
-  return prefix + randomBytes(16).toString('hex');
+  return prefix + randomBytesPooled(16).toString('hex');
 }
 
 export function isSid(prefix: SidPrefix, value: unknown): value is string {

@@ -1,8 +1,9 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { format, type Pool, type ResultSetHeader } from 'mysql2';
 import { DataSource } from 'typeorm';
 
 export type SqlValue = string | number | boolean | null;
+export type SqlStatement = [sql: string, params: SqlValue[]];
 
 /**
  * Plain SQL for the hot paths (send, verify, delivery), straight to the driver: prepared
@@ -14,27 +15,41 @@ export abstract class Sql {
   abstract rows<T>(sql: string, params: SqlValue[]): Promise<T[]>;
   /** Runs a write; resolves with the number of rows it changed. */
   abstract run(sql: string, params: SqlValue[]): Promise<number>;
+  /**
+   * Runs writes in order in one round trip (MySQL: one multi-statement query, each statement
+   * committed on its own; SQLite: one transaction, so one WAL commit); resolves with the rows each changed.
+   */
+  abstract runAll(statements: SqlStatement[]): Promise<number[]>;
 
   static for(dataSource: DataSource): Sql {
-    const driver = dataSource.driver as unknown as { pool?: { promise(): Pool }; databaseConnection?: Database };
+    const driver = dataSource.driver as unknown as { pool?: Pool; databaseConnection?: Database };
     if (dataSource.options.type === 'better-sqlite3') return new SqliteSql(driver.databaseConnection!);
-    return new MysqlSql(driver.pool!.promise());
+    return new MysqlSql(driver.pool!);
   }
 }
 
+/** On mysql2's callback API: its promise wrapper captures a stack trace for every query. */
 class MysqlSql extends Sql {
   constructor(private readonly pool: Pool) {
     super();
   }
 
-  async rows<T>(sql: string, params: SqlValue[]): Promise<T[]> {
-    const [rows] = await this.pool.execute<RowDataPacket[]>(sql, params);
-    return rows as T[];
+  rows<T>(sql: string, params: SqlValue[]): Promise<T[]> {
+    return new Promise((resolve, reject) => this.pool.execute(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
   }
 
-  async run(sql: string, params: SqlValue[]): Promise<number> {
-    const [result] = await this.pool.execute<ResultSetHeader>(sql, params);
-    return result.affectedRows;
+  run(sql: string, params: SqlValue[]): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.pool.execute(sql, params, (error, result) => (error ? reject(error) : resolve((result as ResultSetHeader).affectedRows))),
+    );
+  }
+
+  /** Needs `multipleStatements` on the pool; the values are escaped by mysql2's `format`. */
+  runAll(statements: SqlStatement[]): Promise<number[]> {
+    const text = statements.map(([sql, params]) => format(sql, params)).join(';\n');
+    return new Promise((resolve, reject) =>
+      this.pool.query(text, (error, results) => (error ? reject(error) : resolve([results as ResultSetHeader | ResultSetHeader[]].flat().map((result) => result.affectedRows)))),
+    );
   }
 }
 
@@ -50,7 +65,15 @@ class SqliteSql extends Sql {
   }
 
   run(sql: string, params: SqlValue[]): Promise<number> {
-    return attempt(() => this.statement(sql).run(...params.map(sqlite)).changes);
+    return attempt(() => this.write(sql, params));
+  }
+
+  runAll(statements: SqlStatement[]): Promise<number[]> {
+    return attempt(() => this.db.transaction(() => statements.map(([sql, params]) => this.write(sql, params)))());
+  }
+
+  private write(sql: string, params: SqlValue[]): number {
+    return this.statement(sql).run(...params.map(sqlite)).changes;
   }
 
   private statement(sql: string): Statement {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { randomBytesPooled } from '../../common/random';
 
 /**
  * Keyed hashing and sealing with the server secret (APP_SECRET). Separate keys are derived for
@@ -37,7 +38,7 @@ export class Secrets {
 
   /** AES-256-GCM; the output is `iv.tag.ciphertext` in base64url. */
   seal(plain: string): string {
-    const iv = randomBytes(12);
+    const iv = randomBytesPooled(12);
     const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return [iv, cipher.getAuthTag(), body].map((part) => part.toString('base64url')).join('.');

@@ -89,12 +89,10 @@ export class OtpService {
       providerMessageId: null,
       dateExpires: now + timeout * 1000,
     };
-    await this.store.insert(otp);
 
-    // 3. Replace earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
-    //    Only earlier ones: two sends racing each replace the other's predecessor, never each other.
+    // 3. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
-    const replaced = await this.store.replaceEarlier(otp, now, guardEnd);
+    const replaced = await this.store.insertReplacing(otp, now, guardEnd);
     if (replaced && guardEnd !== null) await this.store.markGuarded(requestId);
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
 

@@ -1,9 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { Sql, SqlValue } from '../../infra/database/sql';
+import { Sql, SqlStatement, SqlValue } from '../../infra/database/sql';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
 
-/** Still verifiable at the time bound twice after it (the clock decides expiry and guard times, SPEC §4). */
-const VERIFIABLE = "status = 'pending' AND dateExpires > ? AND (dateCanceled IS NULL OR dateCanceled > ?)";
+/**
+ * Still verifiable at the time bound twice after it (the clock decides expiry and guard times, SPEC §4).
+ * `dateExpires + 0` keeps a planner without statistics (SQLite's) from taking the expiry sweep's
+ * (status, dateExpires) index, which would scan every pending OTP, over the destination index.
+ */
+const VERIFIABLE = "status = 'pending' AND dateExpires + 0 > ? AND (dateCanceled IS NULL OR dateCanceled > ?)";
 
 const COLUMNS = [
   'requestId', 'accountSid', 'service', 'channel', 'sender', 'recipient', 'status', 'deliveryStatus', 'deliveryError', 'provider', 'providerMessageId',
@@ -23,8 +27,23 @@ type Row = Record<(typeof COLUMNS)[number], SqlValue>;
 export class OtpStore {
   constructor(private readonly sql: Sql) {}
 
-  async insert(otp: Otp): Promise<void> {
-    await this.sql.run(INSERT, toRow(otp));
+  /**
+   * Stores a new OTP and replaces the earlier ones of its destination (by creation, then id) that
+   * are still verifiable: canceled at once, or with `guardEnd` kept until then. Returns how many
+   * it replaced. Only earlier ones: two sends racing each replace the other's predecessor, never each other.
+   */
+  async insertReplacing(otp: Otp, now: number, guardEnd: number | null): Promise<number> {
+    const earlier = `accountSid = ? AND recipient = ? AND service = ? AND (dateCreated < ? OR (dateCreated = ? AND requestId < ?)) AND ${VERIFIABLE}`;
+    const match = [otp.accountSid, otp.to, otp.service, otp.dateCreated, otp.dateCreated, otp.requestId, now, now];
+    const replace: SqlStatement =
+      guardEnd === null
+        ? [`UPDATE otp_session SET status = 'canceled', dateCanceled = ?, dateUpdated = ?, sealedCode = NULL WHERE ${earlier}`, [now, now, ...match]]
+        : [
+            `UPDATE otp_session SET dateCanceled = CASE WHEN dateCanceled IS NOT NULL AND dateCanceled < ? THEN dateCanceled ELSE ? END, dateUpdated = ? WHERE ${earlier}`,
+            [guardEnd, guardEnd, now, ...match],
+          ];
+    const [, replaced] = await this.sql.runAll([[INSERT, toRow(otp)], replace]);
+    return replaced;
   }
 
   async find(requestId: string, accountSid?: string): Promise<Otp | null> {
@@ -41,21 +60,6 @@ export class OtpStore {
       [accountSid, to, service],
     );
     return rows.map(fromRow);
-  }
-
-  /**
-   * Earlier OTPs of the destination (by creation, then id) that are still verifiable: canceled at
-   * once, or with `guardEnd` kept until then. Returns how many it changed.
-   */
-  replaceEarlier(otp: Otp, now: number, guardEnd: number | null): Promise<number> {
-    const earlier = `accountSid = ? AND recipient = ? AND service = ? AND (dateCreated < ? OR (dateCreated = ? AND requestId < ?)) AND ${VERIFIABLE}`;
-    const match = [otp.accountSid, otp.to, otp.service, otp.dateCreated, otp.dateCreated, otp.requestId, now, now];
-    return guardEnd === null
-      ? this.sql.run(`UPDATE otp_session SET status = 'canceled', dateCanceled = ?, dateUpdated = ?, sealedCode = NULL WHERE ${earlier}`, [now, now, ...match])
-      : this.sql.run(
-          `UPDATE otp_session SET dateCanceled = CASE WHEN dateCanceled IS NOT NULL AND dateCanceled < ? THEN dateCanceled ELSE ? END, dateUpdated = ? WHERE ${earlier}`,
-          [guardEnd, guardEnd, now, ...match],
-        );
   }
 
   async markGuarded(requestId: string): Promise<void> {

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { randomBytesPooled } from '../../../common/random';
 import { LimitBlock, LimitCheck, RateLimiter } from './rate-limiter';
 
 /**
@@ -60,7 +60,7 @@ export class RedisRateLimiter extends RateLimiter {
 
   async consume(limits: LimitCheck[], now: number): Promise<LimitBlock | null> {
     const keys: string[] = [];
-    const args: (string | number)[] = [now, `${now}:${randomBytes(8).toString('hex')}`, limits.length];
+    const args: (string | number)[] = [now, `${now}:${randomBytesPooled(8).toString('hex')}`, limits.length];
     for (const limit of limits) {
       args.push(limit.buckets.length);
       limit.buckets.forEach((bucket, i) => {
