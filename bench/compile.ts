@@ -4,15 +4,23 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as ts from 'typescript';
 
+export interface OtpgateBuild {
+  /** The compiled entry point (dist/main.js). */
+  main: string;
+  /** The node flags of `npm run start:prod` (the heap cap), so that otpgate runs here as deployed. */
+  nodeArgs: string[];
+}
+
 /**
  * Builds otpgate (`nest build`, as `npm start` does) so the targets run compiled JavaScript, not
  * ts-node: the TypeScript compiler in memory would add tens of MB to every RSS figure.
  */
-export function buildOtpgate(appDir: string, skip: boolean): string {
+export function buildOtpgate(appDir: string, skip: boolean): OtpgateBuild {
   const main = join(appDir, 'dist/main.js');
   if (!skip) execFileSync(join(appDir, 'node_modules/.bin/nest'), ['build'], { cwd: appDir, stdio: ['ignore', 'ignore', 'inherit'] });
   if (!existsSync(main)) throw new Error(`${main} is missing: run without BENCH_SKIP_BUILD`);
-  return main;
+  const { scripts } = JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { scripts: Record<string, string | undefined> };
+  return { main, nodeArgs: (scripts['start:prod'] ?? '').split(/\s+/).filter((arg) => arg.startsWith('--')) };
 }
 
 export interface CompiledServers {

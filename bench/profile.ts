@@ -29,11 +29,11 @@ async function main(): Promise<void> {
   const options = readOptions({ BENCH_DURATION: '20', ...process.env });
   const connections = options.connections[0] ?? 50;
   const appDir = resolve(process.env.BENCH_APP_DIR ?? REPO);
-  const otpgateMain = buildOtpgate(appDir, options.skipBuild);
+  const otpgate = buildOtpgate(appDir, options.skipBuild);
   const servers = compileServers(REPO);
   const resources = new Resources(options.mysqlUrl, options.redisUrl);
   const sink = await CodeSink.start();
-  const context: TargetContext = { options, resources, servers, otpgateMain, sink };
+  const context: TargetContext = { options, resources, servers, otpgate, sink };
   const profileDir = mkdtempSync(join(tmpdir(), 'otpgate-profile-'));
   const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   let target: OtpTarget | undefined;

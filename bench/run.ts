@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { createConnection, RowDataPacket } from 'mysql2/promise';
 import { Child } from './child';
-import { buildOtpgate, compileServers } from './compile';
+import { buildOtpgate, compileServers, OtpgateBuild } from './compile';
 import { measureDelivery } from './delivery-phase';
 import { HttpPhase } from './http-phase';
 import { checkMemory } from './memory-phase';
@@ -32,12 +32,12 @@ async function main(): Promise<void> {
   const appDir = resolve(process.env.BENCH_APP_DIR ?? REPO);
   const started = Date.now();
   log(options.skipBuild ? 'using the existing dist/' : `building otpgate in ${appDir}`);
-  const otpgateMain = buildOtpgate(appDir, options.skipBuild);
+  const otpgate = buildOtpgate(appDir, options.skipBuild);
   const machine = await describeMachine(options);
   const servers = compileServers(REPO);
   const resources = new Resources(options.mysqlUrl, options.redisUrl);
   const sink = await CodeSink.start();
-  const context: TargetContext = { options, resources, servers, otpgateMain, sink };
+  const context: TargetContext = { options, resources, servers, otpgate, sink };
   const running: { stop(): Promise<void> }[] = [];
   const cleanUp = async () => {
     await Promise.allSettled(running.splice(0).map((target) => target.stop()));
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const report: BenchReport = {
     date: new Date().toISOString().slice(0, 10),
     machine,
-    settings: describeSettings(options, appDir),
+    settings: describeSettings(options, appDir, otpgate),
     connections: options.connections,
     samples: [],
     delivery: [],
@@ -114,7 +114,7 @@ async function describeMachine(options: BenchOptions): Promise<string[]> {
   return [`${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, Linux ${release()}`, `Node ${process.version}, MariaDB ${String(version)}, Redis ${redisVersion}`];
 }
 
-function describeSettings(options: BenchOptions, appDir: string): string[] {
+function describeSettings(options: BenchOptions, appDir: string, otpgate: OtpgateBuild): string[] {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: appDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   let revision = 'unknown revision';
   try {
@@ -124,7 +124,7 @@ function describeSettings(options: BenchOptions, appDir: string): string[] {
     if (existsSync(join(appDir, 'REVISION'))) revision = readFileSync(join(appDir, 'REVISION'), 'utf8').trim();
   }
   return [
-    `otpgate ${revision}, built with \`nest build\` and run as \`node dist/main.js\`, \`LOG_LEVEL=warn\`, \`DELIVERY_CONCURRENCY=${options.deliveryConcurrency}\``,
+    `otpgate ${revision}, built with \`nest build\` and run as \`npm run start:prod\` runs it (\`node ${otpgate.nodeArgs.join(' ')} dist/main.js\`), \`LOG_LEVEL=warn\`, \`DELIVERY_CONCURRENCY=${options.deliveryConcurrency}\``,
     `${options.rounds} round(s) × ${options.duration} s per measurement at ${options.connections.join(' and ')} connections, after ${options.warmup} s of warm-up per target; autocannon in the bench process, every target in its own`,
   ];
 }

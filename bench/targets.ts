@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { freePort } from '../test/support/ports';
 import { Child, sleep } from './child';
-import { CompiledServers } from './compile';
+import { CompiledServers, OtpgateBuild } from './compile';
 import { BenchOptions } from './options';
 import { CodeSink, OtpPool } from './otp-pool';
 import { Resources } from './resources';
@@ -24,8 +24,7 @@ export interface TargetContext {
   options: BenchOptions;
   resources: Resources;
   servers: CompiledServers;
-  /** otpgate's compiled entry point (dist/main.js). */
-  otpgateMain: string;
+  otpgate: OtpgateBuild;
   sink: CodeSink;
 }
 
@@ -198,7 +197,7 @@ function otpgateEnv(context: TargetContext, credentials: Credentials, smsUrl: st
 /** Starts `node dist/main.js` and waits for /health (the database and Redis are up). */
 async function spawnOtpgate(context: TargetContext, name: string, env: Record<string, string>, cwd: string, secrets: string[], nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
   const port = await freePort();
-  const child = Child.spawn({ name, script: context.otpgateMain, env: { ...env, PORT: String(port) }, cwd, secrets, nodeArgs });
+  const child = Child.spawn({ name, script: context.otpgate.main, env: { ...env, PORT: String(port) }, cwd, secrets, nodeArgs: [...context.otpgate.nodeArgs, ...nodeArgs] });
   const url = `http://127.0.0.1:${port}`;
   await child.waitUntil(() => answers(`${url}/health`, true));
   return { child, url };
@@ -206,7 +205,7 @@ async function spawnOtpgate(context: TargetContext, name: string, env: Record<st
 
 /** `ROLE=worker` has no port; it says when it is up, at log level info. */
 export async function spawnOtpgateWorker(context: TargetContext, name: string, env: Record<string, string>, cwd: string, secrets: string[]): Promise<Child> {
-  const child = Child.spawn({ name, script: context.otpgateMain, env: { ...env, ROLE: 'worker', LOG_LEVEL: 'info' }, cwd, secrets });
+  const child = Child.spawn({ name, script: context.otpgate.main, env: { ...env, ROLE: 'worker', LOG_LEVEL: 'info' }, cwd, secrets, nodeArgs: context.otpgate.nodeArgs });
   await child.waitForOutput(/otpgate worker started/);
   return child;
 }

@@ -1,5 +1,5 @@
 import { normalizePhone } from '../../../../common/destination';
-import { jsonField, requestError } from '../http-request';
+import { jsonField, post } from '../http-request';
 import { CallProvider, OutboundMessage, SendResult } from '../message-provider';
 
 /**
@@ -32,21 +32,13 @@ export class TwimlCallProvider extends CallProvider {
   async send(message: OutboundMessage): Promise<SendResult> {
     const body = new URLSearchParams({ From: e164(message.from), To: e164(message.to), Twiml: buildTwiml(message) });
     const headers = { authorization: this.authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    let response: Response;
-    try {
-      response = await fetch(this.callsUrl, { method: 'POST', headers, body: body.toString(), signal });
-    } catch (error) {
-      throw requestError(error, 'Calls API', this.timeoutMs);
-    }
-    const answer = await response.text().catch(() => '');
-    if (!response.ok) {
+    const answer = await post(this.callsUrl, headers, body.toString(), 'Calls API', this.timeoutMs);
+    if (!answer.ok) {
       // Only the numeric error code of the answer (Twilio's `code`, e.g. 21211): its message may quote the request.
-      const code = jsonField(answer, 'code');
-      throw new Error(`HTTP ${response.status} from Calls API${code !== undefined && /^\d+$/.test(code) ? ` (code ${code})` : ''}`);
+      const code = jsonField(answer.text, 'code');
+      throw new Error(`HTTP ${answer.status} from Calls API${code !== undefined && /^\d+$/.test(code) ? ` (code ${code})` : ''}`);
     }
-    const sid = jsonField(answer, 'sid');
+    const sid = jsonField(answer.text, 'sid');
     return sid === undefined ? {} : { providerMessageId: sid };
   }
 }

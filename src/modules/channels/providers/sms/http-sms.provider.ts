@@ -1,4 +1,4 @@
-import { jsonField, requestError } from '../http-request';
+import { jsonField, post } from '../http-request';
 import { OutboundMessage, SendResult, SmsProvider } from '../message-provider';
 
 /**
@@ -36,22 +36,11 @@ export class HttpSmsProvider extends SmsProvider {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.authorization) headers.authorization = this.authorization;
     const body = JSON.stringify({ from: message.from, to: message.to, text: message.text, requestId: message.requestId });
-
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    let response: Response;
-    try {
-      response = await fetch(this.endpoint, { method: 'POST', headers, body, signal });
-    } catch (error) {
-      throw requestError(error, 'SMS endpoint', this.timeoutMs);
-    }
-    if (!response.ok) {
-      // Drain the body so the connection can be reused; its content may echo the text, so it stays out of the error.
-      await response.arrayBuffer().catch(() => undefined);
-      throw new Error(`HTTP ${response.status} from SMS endpoint`);
-    }
+    const answer = await post(this.endpoint, headers, body, 'SMS endpoint', this.timeoutMs);
+    // The answer may echo the text, so it stays out of the error.
+    if (!answer.ok) throw new Error(`HTTP ${answer.status} from SMS endpoint`);
     // The gateway has accepted the message: an unreadable answer must not turn into a retry (a second SMS).
-    const answer = await response.text().catch(() => '');
-    const id = jsonField(answer, 'id');
+    const id = jsonField(answer.text, 'id');
     return id === undefined ? {} : { providerMessageId: id };
   }
 }
