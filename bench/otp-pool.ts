@@ -1,5 +1,5 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { listenLocal } from '../test/support/ports';
 
 export interface PendingOtp {
   requestId: string;
@@ -63,11 +63,7 @@ export class CodeSink {
 
   static async start(): Promise<CodeSink> {
     const sink = new CodeSink();
-    await new Promise<void>((resolve, reject) => {
-      sink.server.once('error', reject);
-      sink.server.listen(0, '127.0.0.1', resolve);
-    });
-    sink.port = (sink.server.address() as AddressInfo).port;
+    sink.port = await listenLocal(sink.server);
     return sink;
   }
 

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deleteKeys } from '../test/support/databases';
 
 /**
  * Everything the run creates outside its processes, so that it is removed at the end, on failure
@@ -65,15 +66,6 @@ export class Resources {
     }
     for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 function warn(message: string): undefined {

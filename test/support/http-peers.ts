@@ -1,5 +1,5 @@
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { listenLocal } from './ports';
 
 export interface RecordedRequest {
   method: string;
@@ -40,11 +40,7 @@ export class HttpPeer {
 
   static async start(): Promise<HttpPeer> {
     const peer = new HttpPeer();
-    await new Promise<void>((resolve, reject) => {
-      peer.server.once('error', reject);
-      peer.server.listen(0, '127.0.0.1', resolve);
-    });
-    peer.port = (peer.server.address() as AddressInfo).port;
+    peer.port = await listenLocal(peer.server);
     return peer;
   }
 

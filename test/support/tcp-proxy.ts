@@ -1,4 +1,5 @@
 import { createServer, Server, Socket, connect } from 'node:net';
+import { freePort } from './ports';
 
 /**
  * A TCP proxy to a real server (MariaDB, Redis) that a test can cut and restore: an outage as the
@@ -14,10 +15,7 @@ export class TcpProxy {
   ) {}
 
   static async start(targetPort: number): Promise<TcpProxy> {
-    const probe = createServer();
-    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
-    await new Promise((resolve) => probe.close(resolve));
-    const proxy = new TcpProxy(targetPort, port);
+    const proxy = new TcpProxy(targetPort, await freePort());
     await proxy.restore();
     return proxy;
   }
