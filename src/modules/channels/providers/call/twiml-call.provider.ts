@@ -23,7 +23,7 @@ export class TwimlCallProvider extends CallProvider {
       throw new Error('Calls API URL is not a valid URL');
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`Calls API URL must be http or https, not ${parsed.protocol}`);
-    // fetch refuses them, and the account sid and token are the credentials.
+    // The account sid and token are the credentials; others in the URL would be ambiguous.
     if (parsed.username || parsed.password) throw new Error('Calls API URL must not carry credentials');
     this.authorization = `Basic ${Buffer.from(`${accountSid}:${authToken}`, 'utf8').toString('base64')}`;
     this.timeoutMs = options.timeoutMs ?? 10_000;

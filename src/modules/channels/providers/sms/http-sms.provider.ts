@@ -3,8 +3,8 @@ import { OutboundMessage, SendResult, SmsProvider } from '../message-provider';
 
 /**
  * SMS through a generic HTTP gateway (`SMS_HTTP_URL`): POST `{"from","to","text","requestId"}` as
- * JSON; any 2xx means accepted. Credentials in the URL are sent as Basic auth, because fetch
- * refuses URLs that carry them. Errors never include the text: it holds the code.
+ * JSON; any 2xx means accepted. Credentials in the URL are taken out of it and sent as Basic auth.
+ * Errors never include the text: it holds the code.
  */
 export class HttpSmsProvider extends SmsProvider {
   readonly name = 'http';
