@@ -14,7 +14,7 @@ import { LimitsService } from '../limits/limits.service';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
 import { effectiveStatus, verifyBlocker } from './otp-state';
-import { OtpStore } from './otp.store';
+import { OtpState, OtpStore } from './otp.store';
 import { normalizeDestination, parseLimits, validateSender } from './send-input';
 
 /** How many of the newest OTPs of a destination verify-by-number considers (guard times keep a few valid). */
@@ -111,7 +111,7 @@ export class OtpService {
     const now = this.clock.now();
     if (input.number) return this.verifyByNumber(account, input, input.number, now);
     if (!input.requestId) throw AppError.missing('requestId');
-    const otp = await this.store.find(input.requestId, account.sid);
+    const otp = await this.store.findState(input.requestId, account.sid);
     if (!otp) throw new AppError('OTP_NOT_FOUND');
     const blocker = verifyBlocker(otp, now);
     if (blocker) throw new AppError(blocker, {}, { requestId: otp.requestId });
@@ -134,7 +134,7 @@ export class OtpService {
     return match ? this.markVerified(match, now) : this.countWrongCode(verifiable[0], now);
   }
 
-  private async markVerified(otp: Otp, now: number): Promise<string> {
+  private async markVerified(otp: OtpState, now: number): Promise<string> {
     if (!(await this.store.markVerified(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
     // Another OTP of the destination can be valid only through a guard time; cancel it.
@@ -142,7 +142,7 @@ export class OtpService {
     return otp.requestId;
   }
 
-  private async countWrongCode(otp: Otp, now: number): Promise<never> {
+  private async countWrongCode(otp: OtpState, now: number): Promise<never> {
     if (!(await this.store.countWrongCode(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
     if (otp.attempts + 1 >= MAX_VERIFY_ATTEMPTS) this.metrics.otps.inc({ event: 'failed', channel: otp.channel });
     throw new AppError('OTP_INVALID_CODE', {}, { requestId: otp.requestId });
@@ -150,18 +150,18 @@ export class OtpService {
 
   /** A conditional update lost a race: answer with what the OTP has become. */
   private async failWithCurrentState(requestId: string, now: number): Promise<never> {
-    const current = await this.store.find(requestId);
+    const current = await this.store.findState(requestId);
     throw new AppError((current && verifyBlocker(current, now)) ?? 'OTP_INVALID_CODE', {}, { requestId });
   }
 
-  private matches(otp: Otp, code: string): boolean {
+  private matches(otp: OtpState, code: string): boolean {
     return Secrets.sameHash(this.secrets.hashCode(otp.requestId, code), otp.codeHash);
   }
 
   /** SPEC §4 cancel: idempotent; a delivery not yet handed to a provider is dropped. */
   async cancel(caller: Account, input: CancelOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
-    const otp = await this.store.find(input.requestId, account.sid);
+    const otp = await this.store.findState(input.requestId, account.sid);
     if (!otp) throw new AppError('CANCEL_NOT_FOUND');
     const now = this.clock.now();
     const status = effectiveStatus(otp, now);

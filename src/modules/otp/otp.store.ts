@@ -19,6 +19,12 @@ const INSERT = `INSERT INTO otp_session (${COLUMNS.join(', ')}) VALUES (${COLUMN
 
 type Row = Record<(typeof COLUMNS)[number], SqlValue>;
 
+/** What verify and cancel decide on; they never read the body or the sealed code. */
+export type OtpState = Pick<Otp, 'requestId' | 'accountSid' | 'service' | 'channel' | 'to' | 'status' | 'attempts' | 'codeHash' | 'guarded' | 'dateCanceled' | 'dateExpires'>;
+const STATE_COLUMNS = ['requestId', 'accountSid', 'service', 'channel', 'recipient', 'status', 'attempts', 'codeHash', 'guarded', 'dateCanceled', 'dateExpires'] as const;
+const SELECT_STATE = `SELECT ${STATE_COLUMNS.join(', ')} FROM otp_session`;
+type StateRow = Pick<Row, (typeof STATE_COLUMNS)[number]>;
+
 /**
  * The OTP table on the hot paths (send, verify, cancel, delivery) in plain SQL; every state change
  * is one conditional UPDATE, so races are decided by the database. Lists and reports use TypeORM.
@@ -49,20 +55,26 @@ export class OtpStore {
     return replaced;
   }
 
-  async find(requestId: string, accountSid?: string): Promise<Otp | null> {
-    const rows = accountSid
-      ? await this.sql.rows<Row>(`${SELECT} WHERE requestId = ? AND accountSid = ?`, [requestId, accountSid])
-      : await this.sql.rows<Row>(`${SELECT} WHERE requestId = ?`, [requestId]);
-    return rows.length ? fromRow(rows[0]) : null;
+  /** The whole OTP, for its delivery. */
+  async find(requestId: string): Promise<Otp | null> {
+    const [row] = await this.sql.rows<Row>(`${SELECT} WHERE requestId = ?`, [requestId]);
+    return row ? fromRow(row) : null;
+  }
+
+  async findState(requestId: string, accountSid?: string): Promise<OtpState | null> {
+    const [row] = accountSid
+      ? await this.sql.rows<StateRow>(`${SELECT_STATE} WHERE requestId = ? AND accountSid = ?`, [requestId, accountSid])
+      : await this.sql.rows<StateRow>(`${SELECT_STATE} WHERE requestId = ?`, [requestId]);
+    return row ? stateOf(row) : null;
   }
 
   /** The newest OTPs of a destination, newest first. */
-  async newest(accountSid: string, service: string, to: string, count: number): Promise<Otp[]> {
-    const rows = await this.sql.rows<Row>(
-      `${SELECT} WHERE accountSid = ? AND recipient = ? AND service = ? ORDER BY dateCreated DESC, requestId DESC LIMIT ${Number(count)}`,
+  async newest(accountSid: string, service: string, to: string, count: number): Promise<OtpState[]> {
+    const rows = await this.sql.rows<StateRow>(
+      `${SELECT_STATE} WHERE accountSid = ? AND recipient = ? AND service = ? ORDER BY dateCreated DESC, requestId DESC LIMIT ${Number(count)}`,
       [accountSid, to, service],
     );
-    return rows.map(fromRow);
+    return rows.map(stateOf);
   }
 
   async markGuarded(requestId: string): Promise<void> {
@@ -75,7 +87,7 @@ export class OtpStore {
   }
 
   /** Cancels the other verifiable OTPs of the destination (those a guard time kept). */
-  cancelOthers(otp: Otp, now: number): Promise<number> {
+  cancelOthers(otp: OtpState, now: number): Promise<number> {
     return this.sql.run(
       `UPDATE otp_session SET status = 'canceled', dateCanceled = ?, dateUpdated = ?, sealedCode = NULL WHERE accountSid = ? AND recipient = ? AND service = ? AND requestId <> ? AND ${VERIFIABLE}`,
       [now, now, otp.accountSid, otp.to, otp.service, otp.requestId, now, now],
@@ -125,27 +137,33 @@ function toRow(otp: Otp): SqlValue[] {
   ];
 }
 
+function stateOf(row: StateRow): OtpState {
+  return {
+    requestId: row.requestId as string,
+    accountSid: row.accountSid as string,
+    service: row.service as string,
+    channel: row.channel as Otp['channel'],
+    to: row.recipient as string,
+    status: row.status as Otp['status'],
+    attempts: Number(row.attempts),
+    codeHash: row.codeHash as string,
+    guarded: Boolean(row.guarded),
+    dateCanceled: time(row.dateCanceled),
+    dateExpires: Number(row.dateExpires),
+  };
+}
+
 function fromRow(row: Row): Otp {
-  const time = (value: SqlValue): number | null => (value === null ? null : Number(value));
-  return Object.assign(new Otp(), {
-    requestId: row.requestId,
-    accountSid: row.accountSid,
-    service: row.service,
-    channel: row.channel,
+  return Object.assign(new Otp(), stateOf(row), {
     from: row.sender,
-    to: row.recipient,
-    status: row.status,
     deliveryStatus: row.deliveryStatus,
     deliveryError: row.deliveryError,
     provider: row.provider,
     providerMessageId: row.providerMessageId,
-    attempts: Number(row.attempts),
     codeLength: Number(row.codeLength),
-    codeHash: row.codeHash,
     sealedCode: row.sealedCode,
     timeout: Number(row.timeout),
     guardTime: time(row.guardTime),
-    guarded: Boolean(row.guarded),
     limits: row.limits,
     body: row.body,
     subject: row.subject,
@@ -156,7 +174,9 @@ function fromRow(row: Row): Otp {
     dateUpdated: Number(row.dateUpdated),
     dateSent: time(row.dateSent),
     dateVerified: time(row.dateVerified),
-    dateCanceled: time(row.dateCanceled),
-    dateExpires: Number(row.dateExpires),
   } as Partial<Otp>);
+}
+
+function time(value: SqlValue): number | null {
+  return value === null ? null : Number(value);
 }
