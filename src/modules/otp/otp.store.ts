@@ -39,9 +39,9 @@ export class OtpStore {
    * it replaced. Only earlier ones: two sends racing each replace the other's predecessor, never each other.
    */
   async insertReplacing(otp: Otp, now: number, guardEnd: number | null): Promise<number> {
-    // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR: MariaDB's
-    // range optimizer turns the OR into ranges over every index that starts with those columns,
-    // and doubled the UPDATE's CPU in MariaDB; the destination index alone serves `<=`.
+    // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR:
+    // MariaDB's range optimizer turned the OR into ranges over every index starting with those
+    // columns, which doubled the UPDATE's CPU; the destination index alone serves `<=`.
     const earlier = `accountSid = ? AND recipient = ? AND service = ? AND dateCreated <= ? AND CASE WHEN dateCreated < ? THEN 1 ELSE requestId < ? END AND ${VERIFIABLE}`;
     const match = [otp.accountSid, otp.to, otp.service, otp.dateCreated, otp.dateCreated, otp.requestId, now, now];
     const replace: SqlStatement =

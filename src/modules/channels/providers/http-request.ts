@@ -13,9 +13,10 @@ export interface HttpAnswer {
 const TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
- * POSTs and reads the answer: headers, then each part of the body, within `timeoutMs` (undici checks
- * about once a second; connecting within its 10 s). undici's `request` on its keep-alive pool: fetch costs about four times
- * its CPU per request, which the embedded default pays in the process that also serves the API.
+ * POSTs and reads the answer: headers, then each part of the body, within `timeoutMs` (undici
+ * checks about once a second; connecting within its 10 s). undici's `request` on its keep-alive
+ * pool: fetch costs about four times its CPU per request, which the embedded default pays in the
+ * process that also serves the API.
  */
 export async function post(url: string, headers: Record<string, string>, body: string, peer: string, timeoutMs: number): Promise<HttpAnswer> {
   try {
