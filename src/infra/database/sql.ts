@@ -35,13 +35,16 @@ class MysqlSql extends Sql {
   }
 
   rows<T>(sql: string, params: SqlValue[]): Promise<T[]> {
-    return new Promise((resolve, reject) => this.pool.execute(sql, params, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
+    return this.execute<T[]>(sql, params);
   }
 
   run(sql: string, params: SqlValue[]): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.pool.execute(sql, params, (error, result) => (error ? reject(error) : resolve((result as ResultSetHeader).affectedRows))),
-    );
+    return this.execute<ResultSetHeader>(sql, params).then((result) => result.affectedRows);
+  }
+
+  /** A prepared statement (mysql2 `execute`), as a promise. */
+  private execute<T>(sql: string, params: SqlValue[]): Promise<T> {
+    return new Promise((resolve, reject) => this.pool.execute(sql, params, (error, result) => (error ? reject(error) : resolve(result as T))));
   }
 
   /** Needs `multipleStatements` on the pool; the values are escaped by mysql2's `format`. */
