@@ -1,33 +1,47 @@
+import helmet from '@fastify/helmet';
 import { INestApplication } from '@nestjs/common';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import helmet from 'helmet';
-import { bodyParsers } from './common/body-parsers';
-import { answerClientErrors, recordDuration, requestTimeout } from './common/http-middleware';
+import { parse } from 'qs';
+import { registerBodyParsers } from './common/body-parsers';
+import { answerClientError, answerFrameworkError, recordDuration, requestIdOf, requestTimeout, tagRequest } from './common/http-hooks';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './infra/metrics/metrics.service';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { createValidationPipe } from './common/validation';
+import { mountQueueDashboard } from './modules/channels/queue-dashboard';
 
-export const BODY_LIMIT = '64kb';
+/**
+ * Fastify as Nest's HTTP platform. Routing keeps what clients of the Express-based versions saw:
+ * a trailing slash is ignored, a path parameter of any length reaches its route (Node's 16 kB
+ * header limit bounds the URL), and query strings parse bracket maps with qs.
+ */
+export function createHttpAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: 64 * 1024,
+    genReqId: requestIdOf,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 16 * 1024, querystringParser: (query) => parse(query) },
+  });
+}
 
 /** Everything the HTTP app needs beyond its modules; shared by main.ts, the tests and the spec writer. */
-export function configureHttpApp(app: NestExpressApplication): void {
+export async function configureHttpApp(app: NestFastifyApplication): Promise<void> {
   const config = app.get(AppConfig);
+  const fastify = app.getHttpAdapter().getInstance();
   app.useLogger(app.get(Logger));
-  answerClientErrors(app.getHttpServer());
-  app.disable('x-powered-by');
-  // No ETag: answers are never cached, and hashing every body costs CPU per request.
-  app.disable('etag');
-  app.set('query parser', 'extended');
   // Swagger UI needs inline scripts and styles on /docs; every other answer is JSON.
-  app.use(helmet({ contentSecurityPolicy: false }));
+  await app.register(helmet, { contentSecurityPolicy: false });
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'] });
-  app.use(requestTimeout(config.requestTimeoutMs), recordDuration(app.get(MetricsService)));
-  app.use(...bodyParsers(BODY_LIMIT));
+  fastify.addHook('onRequest', tagRequest);
+  fastify.addHook('onRequest', requestTimeout(config.requestTimeoutMs));
+  fastify.addHook('onResponse', recordDuration(app.get(MetricsService)));
+  registerBodyParsers(fastify);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
+  if (config.redisUrl) await mountQueueDashboard(app);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, () => document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 }

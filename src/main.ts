@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadDotEnv } from './config/app-config';
-import { configureHttpApp } from './http-app';
+import { configureHttpApp, createHttpAdapter } from './http-app';
 
 async function bootstrap(): Promise<void> {
   loadDotEnv();
@@ -19,9 +19,9 @@ async function bootstrap(): Promise<void> {
     context.get(Logger).log(`otpgate worker started (${config.database.type} + redis)`);
     return;
   }
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), { bodyParser: false, bufferLogs: true });
-  configureHttpApp(app);
-  await app.listen(config.port);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), createHttpAdapter(), { bodyParser: false, bufferLogs: true });
+  await configureHttpApp(app);
+  await app.listen(config.port, '0.0.0.0');
   exitOnSignals(app);
   app.get(Logger).log(`otpgate listening on port ${config.port} (role ${config.role}, ${config.database.type}${config.redisUrl ? ' + redis' : ''})`);
 }

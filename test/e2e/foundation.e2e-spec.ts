@@ -21,6 +21,23 @@ describe('foundation: envelope, health, OpenAPI, schema', () => {
       .expect(400, { code: 481, message: 'Invalid parameter body: malformed JSON', requestID: null });
   });
 
+  it('reads a body of another type, or an empty JSON body, as no body; a bare JSON value is malformed', async () => {
+    const send = (type: string, body?: string) => {
+      const req = app.http(app.root).post('/2fa/send').set('Content-Type', type);
+      return body === undefined ? req : req.send(body);
+    };
+    const missing = { code: 480, message: 'Missing required parameter: service', requestID: null };
+    await send('text/plain', 'service=2FA').expect(400, missing);
+    await send('application/octet-stream', '{"service":"2FA"}').expect(400, missing);
+    await send('application/json').expect(400, missing);
+    await send('application/json', '"2FA"').expect(400, { code: 481, message: 'Invalid parameter body: malformed JSON', requestID: null });
+  });
+
+  it('routes a path with a trailing slash, and refuses one that does not decode, in the envelope', async () => {
+    await app.http(app.root).get('/2fa/limits/search/').expect(200);
+    await app.http(app.root).get('/2fa/limits/%E0%A4%A').expect(400, { code: 481, message: 'Invalid parameter request: malformed URL', requestID: null });
+  });
+
   it('answers an unknown route with the 404 envelope, with or without credentials', async () => {
     await app.http().get('/nowhere').expect(404, { code: 404, message: 'Not found', requestID: null });
     await app.http(app.root).post('/2fa/nowhere').send({}).expect(404, { code: 404, message: 'Not found', requestID: null });

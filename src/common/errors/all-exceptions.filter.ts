@@ -1,6 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './app-error';
 
 export interface ErrorEnvelope {
@@ -20,34 +19,41 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<Request>();
-    const response = http.getResponse<Response>();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
     const error = this.toAppError(exception, request);
-    if (error.key === 'AUTH_FAILED') response.setHeader('WWW-Authenticate', 'Basic realm="otpgate"');
-    if (error.options.retryAfter !== undefined) response.setHeader('Retry-After', String(error.options.retryAfter));
+    if (reply.sent) return;
+    if (error.key === 'AUTH_FAILED') reply.header('WWW-Authenticate', 'Basic realm="otpgate"');
+    if (error.options.retryAfter !== undefined) reply.header('Retry-After', String(error.options.retryAfter));
     const body: ErrorEnvelope = { code: error.code, message: error.message, requestID: error.options.requestId ?? null };
-    if (response.headersSent) return;
-    response.status(error.status).json(body);
+    // A JSON type of its own: a route may have set another (/metrics is text) before it failed.
+    void reply.code(error.status).type('application/json; charset=utf-8').send(body);
   }
 
-  private toAppError(exception: unknown, request: Request): AppError {
+  private toAppError(exception: unknown, request: FastifyRequest): AppError {
     if (exception instanceof AppError) return exception;
-    if (exception instanceof HttpException) {
-      const status: number = exception.getStatus();
+    const status = statusOf(exception);
+    if (status !== undefined) {
       if (status === 404) return new AppError('NOT_FOUND');
       if (status === 401 || status === 403) return new AppError('AUTH_FAILED');
       if (status === 413) return new AppError('BODY_TOO_LARGE');
       if (status === 503) return new AppError('UNAVAILABLE');
-      if (status < 500) return AppError.invalid('request', exception.message);
+      if (status < 500) return AppError.invalid('request', (exception as Error).message);
     }
     if (isUnavailable(exception)) {
       this.logger.warn({ err: exception, reqId: request.id }, 'dependency unavailable');
       return new AppError('UNAVAILABLE');
     }
-    const correlationId = typeof request.id === 'string' ? request.id : randomUUID();
-    this.logger.error({ err: exception, reqId: correlationId }, 'unexpected error');
-    return new AppError('INTERNAL', {}, { requestId: correlationId });
+    this.logger.error({ err: exception, reqId: request.id }, 'unexpected error');
+    return new AppError('INTERNAL', {}, { requestId: request.id });
   }
+}
+
+/** The HTTP status an error of Nest (HttpException) or of Fastify itself (FST_ERR_*) carries. */
+function statusOf(exception: unknown): number | undefined {
+  if (exception instanceof HttpException) return exception.getStatus();
+  const { code, statusCode } = (exception ?? {}) as { code?: unknown; statusCode?: unknown };
+  return typeof code === 'string' && code.startsWith('FST_') && typeof statusCode === 'number' ? statusCode : undefined;
 }
 
 /** Connection-level failures of the database or Redis: the client gets 503, not a 500. */

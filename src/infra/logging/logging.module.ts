@@ -1,13 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
-import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import type { Request } from 'express';
-import { routeOf } from '../../common/http-middleware';
+import { routeOf } from '../../common/http-hooks';
 import { AppConfig } from '../../config/app-config';
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /**
  * Paths pino removes from every line: credentials, and anything that could carry a code, its hash
@@ -23,8 +19,9 @@ export const REDACTED_PATHS = [
 ];
 
 /**
- * Structured JSON logs, one line per request with a request id (`X-Request-Id` accepted or
- * generated, and echoed). Writes are asynchronous so logging never blocks a request.
+ * Structured JSON logs, one line per request with its request id (Fastify's, see requestIdOf,
+ * which pino-http reuses). Writes are asynchronous so
+ * logging never blocks a request.
  */
 @Module({})
 export class LoggingModule {
@@ -37,15 +34,9 @@ export class LoggingModule {
             {
               level: config.logLevel,
               redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-              genReqId: (req: IncomingMessage, res: ServerResponse) => {
-                const given = req.headers['x-request-id'];
-                const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-                res.setHeader('X-Request-Id', id);
-                return id;
-              },
               // The route is added to the completion line itself (customProps would cost a child logger per request).
-              customSuccessObject: (req: IncomingMessage, _res: ServerResponse, line: object) => ({ ...line, route: routeOf(req as Request) }),
-              customErrorObject: (req: IncomingMessage, _res: ServerResponse, _error: Error, line: object) => ({ ...line, route: routeOf(req as Request) }),
+              customSuccessObject: (req: IncomingMessage, _res: ServerResponse, line: object) => ({ ...line, route: routeOf(req) }),
+              customErrorObject: (req: IncomingMessage, _res: ServerResponse, _error: Error, line: object) => ({ ...line, route: routeOf(req) }),
               serializers: {
                 req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
                 res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -1,7 +1,7 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import { AuthGuard } from '@nestjs/passport';
 import { ApiBasicAuth } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Account } from './account.entity';
 
 @Injectable()
@@ -12,5 +12,5 @@ export const BasicAuth = (): ClassDecorator & MethodDecorator => applyDecorators
 
 /** The authenticated account. */
 export const Caller = createParamDecorator((_: unknown, context: ExecutionContext): Account => {
-  return context.switchToHttp().getRequest<Request & { user: Account }>().user;
+  return context.switchToHttp().getRequest<FastifyRequest & { user: Account }>().user;
 });

@@ -16,7 +16,6 @@ import { HttpSmsProvider } from './providers/sms/http-sms.provider';
 import { SmppSmsProvider } from './providers/sms/smpp.provider';
 import { BullmqDeliveryQueue, deliveryWorker } from './queue/bullmq-delivery-queue';
 import { DeliveryQueue } from './queue/delivery-queue';
-import { queueDashboard } from './queue-dashboard';
 import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
 
 /**
@@ -46,7 +45,6 @@ export class ChannelsModule {
         BullModule.registerQueue(...CHANNELS.map((name) => ({ name }))),
       );
       providers.push({ provide: DeliveryQueue, useClass: BullmqDeliveryQueue });
-      if (config.runsApi) imports.push(...queueDashboard());
       if (config.runsWorkers) providers.push(...CHANNELS.map((channel) => deliveryWorker(channel, config)));
     } else {
       providers.push({ provide: DeliveryQueue, useClass: InProcessDeliveryQueue });

@@ -1,40 +1,37 @@
+import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
-import { BullBoardModule } from '@bull-board/nestjs';
-import { DynamicModule } from '@nestjs/common';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { getQueueToken } from '@nestjs/bullmq';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Queue } from 'bullmq';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CATALOGUE } from '../../common/errors/error-catalogue';
-import { AccountsModule } from '../accounts/accounts.module';
 import { AccountsService } from '../accounts/accounts.service';
 import { CHANNELS } from '../otp/otp.entity';
 
 export const DASHBOARD_ROUTE = '/admin/queues';
 
-/** The BullMQ dashboard (bull-board) at /admin/queues, for a root account's credentials only. */
-export function queueDashboard(): DynamicModule[] {
-  return [
-    BullBoardModule.forRootAsync({
-      imports: [AccountsModule],
-      inject: [AccountsService],
-      useFactory: (accounts: AccountsService) => ({ route: DASHBOARD_ROUTE, adapter: ExpressAdapter, middleware: rootOnly(accounts) }),
-    }),
-    BullBoardModule.forFeature(...CHANNELS.map((name) => ({ name, adapter: BullMQAdapter }))),
-  ];
+/**
+ * The BullMQ dashboard (bull-board) at /admin/queues, for a root account's credentials only: its
+ * routes live in a Fastify scope of their own whose first hook checks them.
+ */
+export async function mountQueueDashboard(app: NestFastifyApplication): Promise<void> {
+  const board = new FastifyAdapter().setBasePath(DASHBOARD_ROUTE);
+  createBullBoard({ queues: CHANNELS.map((name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name)))), serverAdapter: board });
+  const rootOnly = rootOnlyHook(app.get(AccountsService));
+  await app.register(async (scope: FastifyInstance) => {
+    scope.addHook('onRequest', rootOnly);
+    await scope.register(board.registerPlugin(), { prefix: DASHBOARD_ROUTE });
+  });
 }
 
-function rootOnly(accounts: AccountsService): RequestHandler {
+function rootOnlyHook(accounts: AccountsService): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   const { code, status, message } = ERROR_CATALOGUE.AUTH_FAILED;
-  return (req: Request, res: Response, next: NextFunction) => {
-    const [scheme, encoded = ''] = (req.headers.authorization ?? '').split(' ');
+  return async (request, reply) => {
+    const [scheme, encoded = ''] = (request.headers.authorization ?? '').split(' ');
     const [sid, ...rest] = Buffer.from(encoded, 'base64').toString('utf8').split(':');
-    const refuse = (): void => {
-      res.setHeader('WWW-Authenticate', 'Basic realm="otpgate"');
-      res.status(status).json({ code, message, requestID: null });
-    };
-    if (scheme?.toLowerCase() !== 'basic' || !sid) return refuse();
-    accounts.authenticate(sid, rest.join(':')).then(
-      (account) => (account && account.parentSid === null ? next() : refuse()),
-      (error: unknown) => next(error),
-    );
+    const account = scheme?.toLowerCase() === 'basic' && sid ? await accounts.authenticate(sid, rest.join(':')) : null;
+    if (account?.parentSid === null) return undefined;
+    return reply.header('WWW-Authenticate', 'Basic realm="otpgate"').code(status).send({ code, message, requestID: null });
   };
 }
