@@ -15,7 +15,7 @@ export class MemoryRateLimiter extends RateLimiter implements OnModuleDestroy {
   private readonly logs = new Map<string, Log>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(sweepEveryMs = 60_000) {
+  constructor(sweepEveryMs = 10_000) {
     super();
     this.sweeper = setInterval(() => this.sweep(Date.now()), sweepEveryMs).unref();
   }
@@ -29,7 +29,11 @@ export class MemoryRateLimiter extends RateLimiter implements OnModuleDestroy {
         if (log.times.length >= max) waitMs = Math.max(waitMs, log.times[log.times.length - max] + intervalMs - now);
       });
       if (waitMs > 0) return Promise.resolve({ index, retryAfterMs: waitMs });
-      for (const log of logs) log.times.push(now);
+      // A key's first send gets an array of one: `push` onto an empty array reserves room for 17.
+      for (const log of logs) {
+        if (log.times.length) log.times.push(now);
+        else log.times = [now];
+      }
     }
     return Promise.resolve(null);
   }
@@ -53,7 +57,10 @@ export class MemoryRateLimiter extends RateLimiter implements OnModuleDestroy {
     return log;
   }
 
-  /** Forgets keys whose every send has left the window, so memory follows the active keys only. */
+  /**
+   * Forgets keys whose every send has left the window, so memory follows the active keys only: a
+   * key is kept at most one sweep period past its window.
+   */
   private sweep(now: number): void {
     for (const [key, log] of this.logs) {
       if (!log.times.length || log.times[log.times.length - 1] <= now - log.intervalMs) this.logs.delete(key);
