@@ -38,6 +38,8 @@ function requestError(error: unknown, peer: string, timeoutMs: number): Error {
 
 /** A string or number field of a JSON object answer, as a string; anything else is undefined. */
 export function jsonField(text: string, field: string): string | undefined {
+  // An empty answer (a bare 200) is common; JSON.parse would throw, and an exception costs a stack trace.
+  if (!text) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
