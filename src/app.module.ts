@@ -26,10 +26,9 @@ export class AppModule {
         MetricsModule,
         DatabaseModule,
         RedisModule.register(config),
-        // First: Express tries routes in the order modules register them, and send/verify are the hot ones.
-        OtpModule.register(config),
         AccountsModule,
         LimitsModule,
+        OtpModule.register(config),
         HealthModule,
       ],
     };

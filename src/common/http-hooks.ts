@@ -10,6 +10,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const ROUTE = Symbol('route');
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
+type TaggedRequest = IncomingMessage & { [ROUTE]?: string };
 
 /** The request id: the client's `X-Request-Id` when it is a plausible id, else a new UUID. */
 export function requestIdOf(req: IncomingMessage): string {
@@ -23,12 +24,12 @@ export function requestIdOf(req: IncomingMessage): string {
  */
 export const tagRequest: Hook = (request, reply, done) => {
   reply.header('X-Request-Id', request.id);
-  (request.raw as IncomingMessage & { [ROUTE]?: string })[ROUTE] = request.routeOptions.url;
+  (request.raw as TaggedRequest)[ROUTE] = request.routeOptions.url;
   done();
 };
 
 export function routeOf(req: IncomingMessage): string {
-  return (req as IncomingMessage & { [ROUTE]?: string })[ROUTE] ?? 'unmatched';
+  return (req as TaggedRequest)[ROUTE] ?? 'unmatched';
 }
 
 /**
@@ -72,7 +73,7 @@ export function answerFrameworkError(_error: FastifyError, _request: FastifyRequ
 /** Request durations by method, route and status for Prometheus. */
 export function recordDuration(metrics: MetricsService): Hook {
   return (request, reply, done) => {
-    metrics.httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe({ method: request.method, route: routeOf(request.raw), status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   };
 }
