@@ -4,7 +4,6 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { AppError } from './errors/app-error';
-import { ERROR_CATALOGUE } from './errors/error-catalogue';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const ROUTE = Symbol('route');
@@ -37,10 +36,10 @@ export function routeOf(req: IncomingMessage): string {
  * gets the 503 envelope, so no client waits without bound.
  */
 export function requestTimeout(ms: number): Hook {
-  const { code, status, message } = ERROR_CATALOGUE.UNAVAILABLE;
+  const unavailable = new AppError('UNAVAILABLE');
   return (_request, reply, done) => {
     const timer = setTimeout(() => {
-      if (!reply.sent) void reply.code(status).send({ code, message, requestID: null });
+      if (!reply.sent) void reply.code(unavailable.status).send(unavailable.envelope);
     }, ms);
     reply.raw.once('close', () => clearTimeout(timer));
     done();
@@ -56,18 +55,17 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const { code, status, message } = tooLarge ? ERROR_CATALOGUE.HEADERS_TOO_LARGE : ERROR_CATALOGUE.INVALID_PARAMETER;
-  const body = JSON.stringify({ code, message: tooLarge ? message : 'Invalid parameter request: malformed HTTP request', requestID: null });
+  const answer = error.code === 'HPE_HEADER_OVERFLOW' ? new AppError('HEADERS_TOO_LARGE') : AppError.invalid('request', 'malformed HTTP request');
+  const body = JSON.stringify(answer.envelope);
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
 /** A path Fastify's router cannot decode (`%E0%A4%A`), refused before any route or hook runs. */
 export function answerFrameworkError(_error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   const answer = AppError.invalid('request', 'malformed URL');
-  void reply.code(answer.status).send({ code: answer.code, message: answer.message, requestID: null });
+  void reply.code(answer.status).send(answer.envelope);
 }
 
 /** Request durations by method, route and status for Prometheus. */

@@ -2,12 +2,6 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from './app-error';
 
-export interface ErrorEnvelope {
-  code: number;
-  message: string;
-  requestID: string | null;
-}
-
 /**
  * Turns every error into the envelope `{code, message, requestID}` with the catalogue's HTTP
  * status: domain errors, validation, malformed bodies, unknown routes and unexpected bugs alike.
@@ -25,9 +19,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (reply.sent) return;
     if (error.key === 'AUTH_FAILED') reply.header('WWW-Authenticate', 'Basic realm="otpgate"');
     if (error.options.retryAfter !== undefined) reply.header('Retry-After', String(error.options.retryAfter));
-    const body: ErrorEnvelope = { code: error.code, message: error.message, requestID: error.options.requestId ?? null };
     // A JSON type of its own: a route may have set another (/metrics is text) before it failed.
-    void reply.code(error.status).type('application/json; charset=utf-8').send(body);
+    void reply.code(error.status).type('application/json; charset=utf-8').send(error.envelope);
   }
 
   private toAppError(exception: unknown, request: FastifyRequest): AppError {

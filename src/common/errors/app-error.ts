@@ -1,5 +1,12 @@
 import { ERROR_CATALOGUE, ErrorKey, renderMessage } from './error-catalogue';
 
+/** The body of every error answer. */
+export interface ErrorEnvelope {
+  code: number;
+  message: string;
+  requestID: string | null;
+}
+
 export interface AppErrorOptions {
   /** The OTP request id the error is about, echoed as `requestID` in the envelope. */
   requestId?: string;
@@ -21,6 +28,10 @@ export class AppError extends Error {
     super(renderMessage(entry.message, params));
     this.code = entry.code;
     this.status = entry.status;
+  }
+
+  get envelope(): ErrorEnvelope {
+    return { code: this.code, message: this.message, requestID: this.options.requestId ?? null };
   }
 
   static missing(name: string): AppError {

@@ -5,7 +5,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_CATALOGUE } from '../../common/errors/error-catalogue';
+import { AppError } from '../../common/errors/app-error';
 import { AccountsService } from '../accounts/accounts.service';
 import { CHANNELS } from '../otp/otp.entity';
 
@@ -26,12 +26,12 @@ export async function mountQueueDashboard(app: NestFastifyApplication): Promise<
 }
 
 function rootOnlyHook(accounts: AccountsService): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
-  const { code, status, message } = ERROR_CATALOGUE.AUTH_FAILED;
+  const refusal = new AppError('AUTH_FAILED');
   return async (request, reply) => {
     const [scheme, encoded = ''] = (request.headers.authorization ?? '').split(' ');
     const [sid, ...rest] = Buffer.from(encoded, 'base64').toString('utf8').split(':');
     const account = scheme?.toLowerCase() === 'basic' && sid ? await accounts.authenticate(sid, rest.join(':')) : null;
     if (account?.parentSid === null) return undefined;
-    return reply.header('WWW-Authenticate', 'Basic realm="otpgate"').code(status).send({ code, message, requestID: null });
+    return reply.header('WWW-Authenticate', 'Basic realm="otpgate"').code(refusal.status).send(refusal.envelope);
   };
 }
