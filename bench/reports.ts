@@ -8,12 +8,11 @@
  */
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createHash, randomBytes } from 'node:crypto';
 import { createConnection, RowDataPacket } from 'mysql2/promise';
 import { AppModule } from '../src/app.module';
 import { AppConfig } from '../src/config/app-config';
-import { configureHttpApp, createHttpAdapter } from '../src/http-app';
+import { configureHttpApp, HTTP_APP_OPTIONS } from '../src/infra/http/http-app';
 
 const MYSQL = process.env.BENCH_MYSQL ?? 'mysql://root@127.0.0.1:3306';
 const SESSIONS = Number(process.env.SESSIONS ?? 1_000_000);
@@ -38,8 +37,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     PORT: '0',
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), createHttpAdapter(), { bodyParser: false, logger: ['warn', 'error'] });
-  await configureHttpApp(app);
+  const app = await NestFactory.create(AppModule.register(config), { ...HTTP_APP_OPTIONS, logger: ['warn', 'error'] });
+  configureHttpApp(app);
   await app.listen(0, '127.0.0.1');
   const base = await app.getUrl();
   const auth = `Basic ${Buffer.from(`${root.sid}:${root.token}`).toString('base64')}`;

@@ -1,11 +1,10 @@
 import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadDotEnv } from './config/app-config';
-import { configureHttpApp, createHttpAdapter } from './http-app';
+import { configureHttpApp, HTTP_APP_OPTIONS } from './infra/http/http-app';
 
 async function bootstrap(): Promise<void> {
   loadDotEnv();
@@ -19,8 +18,8 @@ async function bootstrap(): Promise<void> {
     context.get(Logger).log(`otpgate worker started (${config.database.type} + redis)`);
     return;
   }
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), createHttpAdapter(), { bodyParser: false, bufferLogs: true });
-  await configureHttpApp(app);
+  const app = await NestFactory.create(AppModule.register(config), HTTP_APP_OPTIONS);
+  configureHttpApp(app);
   await app.listen(config.port, '0.0.0.0');
   exitOnSignals(app);
   app.get(Logger).log(`otpgate listening on port ${config.port} (role ${config.role}, ${config.database.type}${config.redisUrl ? ' + redis' : ''})`);

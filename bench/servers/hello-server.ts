@@ -1,5 +1,5 @@
 /**
- * The framework's ceiling: a real NestJS 11 app on Fastify with the same request pipeline as
+ * The framework's ceiling: a real NestJS 11 app on Express with the same request pipeline as
  * otpgate (JSON body parser, a global ValidationPipe with transform + whitelist, a class-validator
  * DTO) and one POST route that does no I/O. Nothing otpgate does per request can be cheaper.
  *   PORT=3000 node hello-server.js
@@ -7,8 +7,9 @@
 import 'reflect-metadata';
 import { Body, Controller, HttpCode, Module, Post, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestExpressApplication } from '@nestjs/platform-express';
 import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import express from 'express';
 import { randomBytes } from 'node:crypto';
 
 class HelloDto {
@@ -42,7 +43,9 @@ class HelloController {
 class HelloModule {}
 
 async function main(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(HelloModule, new FastifyAdapter({ bodyLimit: 64 * 1024 }), { logger: ['error', 'warn'] });
+  const app = await NestFactory.create<NestExpressApplication>(HelloModule, { bodyParser: false, logger: ['error', 'warn'] });
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '64kb' }));
   app.useGlobalPipes(new ValidationPipe({ transform: true, whitelist: true }));
   await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildOpenApiDocument, stableJson } from '../../src/http-app';
+import { buildOpenApiDocument, stableJson } from '../../src/infra/http/http-app';
 import { TestApp } from '../support/test-app';
 
 describe('foundation: envelope, health, OpenAPI, schema', () => {

@@ -1,4 +1,4 @@
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { Clock } from '../../src/common/clock';
 import { AppConfig } from '../../src/config/app-config';
-import { configureHttpApp, createHttpAdapter } from '../../src/http-app';
+import { configureHttpApp, HTTP_APP_OPTIONS } from '../../src/infra/http/http-app';
 import { createTestDatabase, Driver, currentDriver, TestDatabase } from './databases';
 import { TestClock } from './test-clock';
 
@@ -29,7 +29,7 @@ export interface TestAppOptions {
  */
 export class TestApp {
   private constructor(
-    readonly app: NestFastifyApplication,
+    readonly app: INestApplication,
     readonly url: string,
     readonly root: Credentials,
     readonly clock: TestClock,
@@ -57,8 +57,8 @@ export class TestApp {
       .overrideProvider(Clock)
       .useValue(clock)
       .compile();
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(createHttpAdapter(), { bodyParser: false, bufferLogs: true });
-    await configureHttpApp(app);
+    const app = moduleRef.createNestApplication(HTTP_APP_OPTIONS);
+    configureHttpApp(app);
     await app.listen(0, '127.0.0.1');
     return new TestApp(app, await app.getUrl(), root, clock, database, config, !options.database);
   }

@@ -2,7 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
-import { routeOf } from '../../common/http-hooks';
+import { routeOf } from '../http/request-hooks';
 import { AppConfig } from '../../config/app-config';
 
 /**
@@ -19,8 +19,8 @@ export const REDACTED_PATHS = [
 ];
 
 /**
- * Structured JSON logs, one line per request with its request id (Fastify's, see requestIdOf,
- * which pino-http reuses). Writes are asynchronous so
+ * Structured JSON logs, one line per request with its request id (see requestIdOf, which
+ * pino-http reuses). Writes are asynchronous so
  * logging never blocks a request.
  */
 @Module({})

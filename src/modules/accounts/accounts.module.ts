@@ -1,15 +1,19 @@
 import { Module } from '@nestjs/common';
-import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { Account } from './account.entity';
 import { AccountsController } from './accounts.controller';
 import { AccountsService } from './accounts.service';
-import { BasicStrategy } from './basic.strategy';
+import { BasicAuthenticator } from './basic-authenticator';
+import { BasicAuthGuard } from './basic-auth.guard';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Account]), PassportModule],
+  imports: [TypeOrmModule.forFeature([Account])],
   controllers: [AccountsController],
-  providers: [AccountsService, BasicStrategy],
-  exports: [AccountsService],
+  providers: [
+    AccountsService,
+    BasicAuthGuard,
+    { provide: BasicAuthenticator, inject: [AccountsService], useFactory: (accounts: AccountsService) => new BasicAuthenticator((sid, token) => accounts.authenticate(sid, token)) },
+  ],
+  exports: [AccountsService, BasicAuthenticator, BasicAuthGuard],
 })
 export class AccountsModule {}

@@ -1,0 +1,83 @@
+import { INestApplication, NestApplicationOptions } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { parse } from 'qs';
+import { AllExceptionsFilter } from '../../common/errors/all-exceptions.filter';
+import { AppError } from '../../common/errors/app-error';
+import { createValidationPipe } from '../../common/validation';
+import { AppConfig } from '../../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { bodyParsers } from './body-parsers';
+import { mountQueueDashboard } from './queue-dashboard';
+import { answerClientErrors, recordDuration, requestTimeout, tagRequest } from './request-hooks';
+
+/** How main.ts, the tests and the spec writer create the HTTP app: Express, with our body parsers. */
+export const HTTP_APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLogs: true };
+
+/**
+ * Everything the HTTP platform (Express, per the design card) needs beyond the modules; the one
+ * place that knows it is Express. Routing keeps what clients rely on: a trailing slash is
+ * ignored, a path parameter of any length reaches its route (Node's 16 kB header limit bounds
+ * the URL), and query strings parse bracket maps with qs.
+ */
+export function configureHttpApp(nestApp: INestApplication): void {
+  const app = nestApp as NestExpressApplication;
+  const config = app.get(AppConfig);
+  app.useLogger(app.get(Logger));
+  answerClientErrors(app.getHttpServer());
+  app.disable('x-powered-by');
+  // No ETag: answers are never cached, and hashing every body costs CPU per request.
+  app.disable('etag');
+  app.set('query parser', (query: string) => parse(query));
+  // Swagger UI needs inline scripts and styles on /docs; every other answer is JSON.
+  app.use(tagRequest, helmet({ contentSecurityPolicy: false }), refuseUndecodablePath);
+  if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'] });
+  app.use(requestTimeout(config.requestTimeoutMs), recordDuration(app.get(MetricsService)));
+  app.use(...bodyParsers());
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost)));
+  if (config.redisUrl) mountQueueDashboard(app);
+  const document = buildOpenApiDocument(app);
+  SwaggerModule.setup('docs', app, () => document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}
+
+/** A path that does not percent-decode (`%E0%A4%A`) is refused before routing, in the envelope. */
+function refuseUndecodablePath(req: Request, _res: Response, next: NextFunction): void {
+  if (req.path.includes('%')) {
+    try {
+      decodeURIComponent(req.path);
+    } catch {
+      return next(AppError.invalid('request', 'malformed URL'));
+    }
+  }
+  next();
+}
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('otpgate')
+    .setDescription(
+      'Self-hosted one-time-password service, wire-compatible with the Smart 2FA API. ' +
+        'Every error answers `{code, message, requestID}` with the HTTP status of the error catalogue.',
+    )
+    .setVersion('1')
+    .addBasicAuth()
+    .build();
+  return SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+}
+
+/** JSON with object keys sorted, so the committed openapi.json diffs cleanly. */
+export function stableJson(value: unknown): string {
+  const sort = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(sort);
+    if (node && typeof node === 'object') {
+      return Object.fromEntries(Object.keys(node).sort().map((key) => [key, sort((node as Record<string, unknown>)[key])]));
+    }
+    return node;
+  };
+  return JSON.stringify(sort(value), null, 2) + '\n';
+}

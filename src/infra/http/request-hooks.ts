@@ -1,0 +1,76 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, Server, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AppError } from '../../common/errors/app-error';
+import { MetricsService } from '../metrics/metrics.service';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+type IdentifiedRequest = IncomingMessage & { id?: string };
+
+/** The request id: the client's `X-Request-Id` when it is a plausible id, else a new UUID. */
+export function requestIdOf(req: IncomingMessage): string {
+  const known = (req as IdentifiedRequest).id;
+  if (known) return known;
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Gives the request its id (read by the log line and the error filter) and echoes it. */
+export const tagRequest: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+  const id = requestIdOf(req);
+  (req as IdentifiedRequest).id = id;
+  res.setHeader('X-Request-Id', id);
+  next();
+};
+
+/** The matched route's pattern (`/2fa/limits/search/:sid`), never the raw path with its ids. */
+export function routeOf(req: IncomingMessage): string {
+  const { route, baseUrl = '' } = req as Request;
+  return typeof route?.path === 'string' ? `${baseUrl}${route.path}` : 'unmatched';
+}
+
+/**
+ * A request still unanswered after `ms` (a database or Redis that hangs rather than refuses)
+ * gets the 503 envelope, so no client waits without bound.
+ */
+export function requestTimeout(ms: number): RequestHandler {
+  const unavailable = new AppError('UNAVAILABLE');
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const timer = setTimeout(() => {
+      if (!res.headersSent) res.status(unavailable.status).json(unavailable.envelope);
+    }, ms);
+    res.once('close', () => clearTimeout(timer));
+    next();
+  };
+}
+
+/** Request durations by method, route and status for Prometheus. */
+export function recordDuration(metrics: MetricsService): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    res.once('finish', () => {
+      metrics.httpDuration.observe({ method: req.method, route: routeOf(req), status: String(res.statusCode) }, (performance.now() - started) / 1000);
+    });
+    next();
+  };
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Express sees them (headers or URL over 16 kB, a
+ * malformed request line) still get the envelope, not a bare status line.
+ */
+export function answerClientErrors(server: Server): void {
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const answer = error.code === 'HPE_HEADER_OVERFLOW' ? new AppError('HEADERS_TOO_LARGE') : AppError.invalid('request', 'malformed HTTP request');
+    const body = JSON.stringify(answer.envelope);
+    socket.end(
+      `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+}
