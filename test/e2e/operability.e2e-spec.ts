@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { DeliverySweeper } from '../../src/modules/channels/delivery-sweeper';
+import { OtpSweeper } from '../../src/modules/otp/otp-sweeper';
 import { Otp } from '../../src/modules/otp/otp.entity';
 import { Secrets } from '../../src/infra/secrets/secrets';
 import { createSubAccount, TestApp } from '../support/test-app';
@@ -78,7 +78,7 @@ describe('operability', () => {
       app.clock.advance(31_000);
       const third = await send({ timeout: 20 });
       app.clock.advance(21_000);
-      await app.app.get(DeliverySweeper).sweep(0);
+      await app.app.get(OtpSweeper).sweep(0);
       const status = async (requestId: string) => (await app.dataSource.getRepository(Otp).findOneByOrFail({ requestId })).status;
       // The first was kept for the second's guard time, then canceled; the second was replaced by the third; the third expired.
       expect([await status(first), await status(second), await status(third)]).toEqual(['canceled', 'canceled', 'expired']);
@@ -109,7 +109,7 @@ describe('operability', () => {
         dateUpdated: now - 60_000,
         dateExpires: now + 240_000,
       });
-      await app.app.get(DeliverySweeper).sweep(10_000);
+      await app.app.get(OtpSweeper).sweep(10_000);
       await until(() => app.dataSource.getRepository(Otp).findOneByOrFail({ requestId }), (otp) => otp.deliveryStatus === 'sent');
       await app.http(app.root).post('/2fa/verify').send({ requestId, code: '123456' }).expect(200);
     });

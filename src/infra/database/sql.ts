@@ -1,25 +1,24 @@
 import type { Database, Statement } from 'better-sqlite3';
-import { format, type Pool, type ResultSetHeader } from 'mysql2';
+import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2';
 import { DataSource } from 'typeorm';
 
 export type SqlValue = string | number | boolean | null;
-export type SqlStatement = [sql: string, params: SqlValue[]];
+export type SqlParams = Record<string, SqlValue>;
+export type SqlStatement = [sql: string, params: SqlParams];
 
 /**
  * Plain SQL for the hot paths (send, verify, delivery), straight to the driver: prepared
  * statements on MySQL (mysql2 `execute`) and cached prepared statements on SQLite. TypeORM's
  * query builders cost more CPU per query than the database does here; everything else keeps
- * using TypeORM. The SQL must be portable: `?` placeholders, no quoting, no dialect functions.
+ * using TypeORM. The SQL must be portable: `:name` parameters (as TypeORM's), no quoting, no
+ * dialect functions. Values only ever travel as bound parameters.
  */
 export abstract class Sql {
-  abstract rows<T>(sql: string, params: SqlValue[]): Promise<T[]>;
+  abstract rows<T>(sql: string, params: SqlParams): Promise<T[]>;
   /** Runs a write; resolves with the number of rows it changed. */
-  abstract run(sql: string, params: SqlValue[]): Promise<number>;
-  /**
-   * Runs writes in order in one round trip (MySQL: one multi-statement query, each statement
-   * committed on its own; SQLite: one transaction, so one WAL commit); resolves with the rows each changed.
-   */
-  abstract runAll(statements: SqlStatement[]): Promise<number[]>;
+  abstract run(sql: string, params: SqlParams): Promise<number>;
+  /** Runs writes in order in one transaction: all of them take effect, or none. Resolves with the rows each changed. */
+  abstract transaction(statements: SqlStatement[]): Promise<number[]>;
 
   static for(dataSource: DataSource): Sql {
     const driver = dataSource.driver as unknown as { pool?: Pool; databaseConnection?: Database };
@@ -34,26 +33,41 @@ class MysqlSql extends Sql {
     super();
   }
 
-  rows<T>(sql: string, params: SqlValue[]): Promise<T[]> {
-    return this.execute<T[]>(sql, params);
+  rows<T>(sql: string, params: SqlParams): Promise<T[]> {
+    return execute<T[]>(this.pool, sql, params);
   }
 
-  run(sql: string, params: SqlValue[]): Promise<number> {
-    return this.execute<ResultSetHeader>(sql, params).then((result) => result.affectedRows);
+  run(sql: string, params: SqlParams): Promise<number> {
+    return execute<ResultSetHeader>(this.pool, sql, params).then((result) => result.affectedRows);
   }
 
-  /** A prepared statement (mysql2 `execute`), as a promise. */
-  private execute<T>(sql: string, params: SqlValue[]): Promise<T> {
-    return new Promise((resolve, reject) => this.pool.execute(sql, params, (error, result) => (error ? reject(error) : resolve(result as T))));
+  async transaction(statements: SqlStatement[]): Promise<number[]> {
+    const connection = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((error, c) => (error ? reject(error) : resolve(c))));
+    try {
+      await query(connection, 'START TRANSACTION');
+      const changed: number[] = [];
+      for (const [sql, params] of statements) changed.push((await execute<ResultSetHeader>(connection, sql, params)).affectedRows);
+      await query(connection, 'COMMIT');
+      return changed;
+    } catch (error) {
+      // A connection that failed mid-transaction is not reused; the server rolls back what it held.
+      await query(connection, 'ROLLBACK').catch(() => connection.destroy());
+      throw error;
+    } finally {
+      connection.release();
+    }
   }
+}
 
-  /** Needs `multipleStatements` on the pool; the values are escaped by mysql2's `format`. */
-  runAll(statements: SqlStatement[]): Promise<number[]> {
-    const text = statements.map(([sql, params]) => format(sql, params)).join(';\n');
-    return new Promise((resolve, reject) =>
-      this.pool.query(text, (error, results) => (error ? reject(error) : resolve([results as ResultSetHeader | ResultSetHeader[]].flat().map((result) => result.affectedRows)))),
-    );
-  }
+type Executor = Pick<Pool, 'execute'>;
+
+/** A prepared statement (mysql2 `execute`) with `:name` parameters, as a promise. */
+function execute<T>(on: Executor, sql: string, values: SqlParams): Promise<T> {
+  return new Promise((resolve, reject) => on.execute({ sql, values, namedPlaceholders: true }, (error, result) => (error ? reject(error) : resolve(result as T))));
+}
+
+function query(connection: PoolConnection, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => connection.query(sql, (error) => (error ? reject(error) : resolve())));
 }
 
 class SqliteSql extends Sql {
@@ -63,20 +77,20 @@ class SqliteSql extends Sql {
     super();
   }
 
-  rows<T>(sql: string, params: SqlValue[]): Promise<T[]> {
-    return attempt(() => this.statement(sql).all(...params.map(sqlite)) as T[]);
+  rows<T>(sql: string, params: SqlParams): Promise<T[]> {
+    return attempt(() => this.statement(sql).all(bindable(params)) as T[]);
   }
 
-  run(sql: string, params: SqlValue[]): Promise<number> {
+  run(sql: string, params: SqlParams): Promise<number> {
     return attempt(() => this.write(sql, params));
   }
 
-  runAll(statements: SqlStatement[]): Promise<number[]> {
+  transaction(statements: SqlStatement[]): Promise<number[]> {
     return attempt(() => this.db.transaction(() => statements.map(([sql, params]) => this.write(sql, params)))());
   }
 
-  private write(sql: string, params: SqlValue[]): number {
-    return this.statement(sql).run(...params.map(sqlite)).changes;
+  private write(sql: string, params: SqlParams): number {
+    return this.statement(sql).run(bindable(params)).changes;
   }
 
   private statement(sql: string): Statement {
@@ -90,8 +104,13 @@ class SqliteSql extends Sql {
 }
 
 /** better-sqlite3 binds no booleans. */
-function sqlite(value: SqlValue): SqlValue {
-  return typeof value === 'boolean' ? Number(value) : value;
+function bindable(params: SqlParams): Record<string, string | number | null> {
+  const bound: Record<string, string | number | null> = {};
+  for (const key in params) {
+    const value = params[key];
+    bound[key] = typeof value === 'boolean' ? Number(value) : value;
+  }
+  return bound;
 }
 
 /** better-sqlite3 is synchronous; its errors become rejections like mysql2's. */

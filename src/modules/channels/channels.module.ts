@@ -1,13 +1,10 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Logger, Module, Provider } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { DynamicModule, Logger, Module, Provider, Type } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../infra/metrics/metrics.service';
-import { CHANNELS, Otp } from '../otp/otp.entity';
-import { OtpStore } from '../otp/otp.store';
+import { CHANNELS } from './channel';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryReceipts } from './delivery-receipts';
-import { DeliverySweeper } from './delivery-sweeper';
 import { TwimlCallProvider } from './providers/call/twiml-call.provider';
 import { ConsoleProvider } from './providers/console.provider';
 import { CallProvider, EmailProvider, MessageProvider, SmsProvider } from './providers/message-provider';
@@ -21,6 +18,7 @@ import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
 /**
  * Queues, workers and providers, chosen once from the configuration: BullMQ with REDIS_URL
  * (workers only where ROLE runs them), else the in-process queue; one provider per channel.
+ * `records` is the module that provides the DeliveryRecords port (the Otp module's).
  */
 @Module({})
 export class ChannelsModule {
@@ -28,17 +26,15 @@ export class ChannelsModule {
     metrics.queueDepths = () => queue.counts();
   }
 
-  static register(config: AppConfig): DynamicModule {
+  static register(config: AppConfig, records: Type): DynamicModule {
     const providers: Provider[] = [
       DeliveryProcessor,
-      OtpStore,
       DeliveryReceipts,
-      DeliverySweeper,
       { provide: SmsProvider, inject: [DeliveryReceipts], useFactory: (receipts: DeliveryReceipts) => smsProvider(config, receipts) },
       { provide: CallProvider, useFactory: () => callProvider(config) },
       { provide: EmailProvider, useFactory: () => emailProvider(config) },
     ];
-    const imports: DynamicModule['imports'] = [TypeOrmModule.forFeature([Otp])];
+    const imports: DynamicModule['imports'] = [records];
     if (config.redisUrl) {
       imports.push(
         BullModule.forRoot({ connection: { url: config.redisUrl }, prefix: config.redisPrefix }),

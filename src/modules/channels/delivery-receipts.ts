@@ -1,9 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
-import { Clock } from '../../common/clock';
 import { MetricsService } from '../../infra/metrics/metrics.service';
-import { Otp } from '../otp/otp.entity';
+import { DeliveryRecords } from './delivery-records';
 import { DeliveryReceipt } from './providers/message-provider';
 
 /** A receipt can overtake the write of its message id (both answers arrive together); it waits this long for it. */
@@ -16,13 +13,13 @@ export class DeliveryReceipts implements OnModuleDestroy {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
-    @InjectRepository(Otp) private readonly otps: Repository<Otp>,
-    private readonly clock: Clock,
+    private readonly records: DeliveryRecords,
     private readonly metrics: MetricsService,
   ) {}
 
   record(provider: string, receipt: DeliveryReceipt, attempt = 0): void {
-    this.apply(provider, receipt)
+    this.records
+      .recordReceipt(provider, receipt.providerMessageId, receipt.delivered, receipt.error ?? null)
       .then((matched) => {
         if (matched || attempt >= RETRY_DELAYS_MS.length) {
           if (matched) this.metrics.deliveries.inc({ provider, outcome: receipt.delivered ? 'delivered' : 'undelivered' });
@@ -41,20 +38,5 @@ export class DeliveryReceipts implements OnModuleDestroy {
   onModuleDestroy(): void {
     this.timers.forEach((timer) => clearTimeout(timer));
     this.timers.clear();
-  }
-
-  private async apply(provider: string, receipt: DeliveryReceipt): Promise<boolean> {
-    const { affected } = await this.otps
-      .createQueryBuilder()
-      .update(Otp)
-      .set({
-        deliveryStatus: receipt.delivered ? 'delivered' : 'undelivered',
-        deliveryError: receipt.delivered ? null : (receipt.error ?? 'undelivered').slice(0, 512),
-        dateUpdated: this.clock.now(),
-      })
-      .where('provider = :provider AND providerMessageId = :id', { provider, id: receipt.providerMessageId })
-      .andWhere("deliveryStatus IN ('sent', 'delivered', 'undelivered')")
-      .execute();
-    return Boolean(affected);
   }
 }

@@ -1,8 +1,6 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { TimestampColumn } from '../../infra/database/columns';
-
-export type Channel = 'sms' | 'call' | 'email';
-export const CHANNELS: readonly Channel[] = ['sms', 'call', 'email'];
+import { Channel } from '../channels/channel';
 
 /** Stored status; `expired` and guard-time cancellation are also derived from the clock on read. */
 export type OtpStatus = 'pending' | 'verified' | 'canceled' | 'expired' | 'failed';

@@ -4,22 +4,24 @@ import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
 import { ChannelsModule } from '../channels/channels.module';
 import { LimitsModule } from '../limits/limits.module';
+import { OtpRecordsModule } from './otp-records.module';
+import { OtpSweeper } from './otp-sweeper';
 import { Otp } from './otp.entity';
 import { OtpController } from './otp.controller';
 import { OtpService } from './otp.service';
-import { OtpStore } from './otp.store';
 import { ReportsController } from './reports.controller';
 import { SessionsService } from './sessions.service';
 import { UsageService } from './usage.service';
 
+/** Send, verify, cancel, session records and usage; the channels deliver through its records. */
 @Module({})
 export class OtpModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: OtpModule,
-      imports: [TypeOrmModule.forFeature([Otp]), AccountsModule, LimitsModule, ChannelsModule.register(config)],
+      imports: [TypeOrmModule.forFeature([Otp]), AccountsModule, LimitsModule, OtpRecordsModule, ChannelsModule.register(config, OtpRecordsModule)],
       controllers: [OtpController, ReportsController],
-      providers: [OtpService, OtpStore, SessionsService, UsageService],
+      providers: [OtpService, SessionsService, UsageService, OtpSweeper],
     };
   }
 }

@@ -72,7 +72,8 @@ export class OtpService {
       sealedCode,
       timeout,
       guardTime: input.guardTime ?? null,
-      guarded: false,
+      // Its verify cancels the earlier OTPs a guard time keeps verifiable.
+      guarded: Boolean(input.guardTime),
       limits: limits ? JSON.stringify(Object.fromEntries(limits)) : null,
       body: input.body,
       subject: channel === 'email' ? (input.subject ?? null) : null,
@@ -93,7 +94,6 @@ export class OtpService {
     // 3. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
     const replaced = await this.store.insertReplacing(otp, now, guardEnd);
-    if (replaced && guardEnd !== null) await this.store.markGuarded(requestId);
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
 
     // 4. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the

@@ -1,6 +1,6 @@
 import { normalizeEmail, normalizePhone } from '../../common/destination';
 import { AppError } from '../../common/errors/app-error';
-import { Channel } from './otp.entity';
+import { Channel } from '../channels/channel';
 
 export const MAX_LIMITS_PER_SEND = 10;
 const ALPHANUMERIC_SENDER = /^[A-Za-z0-9 ]{1,11}$/;

@@ -11,7 +11,7 @@ import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
 import { SearchSessionsDto, SessionDto } from './dto/session.dto';
 import { Otp } from './otp.entity';
-import { EFFECTIVE_STATUS_SQL } from './otp-state';
+import { effectiveStatusSql } from './otp-state';
 
 /** Session detail records (SPEC §6): OTP requests as their owners see them, never their codes. */
 @Injectable()
@@ -32,11 +32,11 @@ export class SessionsService {
     if (filters.channel) query.andWhere('o.channel = :channel', { channel: filters.channel });
     if (filters.to) query.andWhere('o.to = :to', { to: normalizePhone(filters.to) ?? normalizeEmail(filters.to) ?? filters.to });
     if (filters.from) query.andWhere('o.from = :from', { from: filters.from });
-    if (filters.status) query.andWhere(`${EFFECTIVE_STATUS_SQL} = :status`, { status: filters.status });
+    if (filters.status) query.andWhere(`${effectiveStatusSql('o.')} = :status`, { status: filters.status });
     if (filters.deliveryStatus) query.andWhere('o.deliveryStatus = :deliveryStatus', { deliveryStatus: filters.deliveryStatus });
     if (start !== undefined) query.andWhere('o.dateCreated >= :start', { start });
     if (end !== undefined) query.andWhere('o.dateCreated <= :end', { end });
-    if (sort.column === 'status') query.addSelect(EFFECTIVE_STATUS_SQL, 'effective_status').orderBy('effective_status', sort.direction);
+    if (sort.column === 'status') query.addSelect(effectiveStatusSql('o.'), 'effective_status').orderBy('effective_status', sort.direction);
     else query.orderBy(`o.${sort.column}`, sort.direction);
     if (sort.column !== 'dateCreated') query.addOrderBy('o.dateCreated', 'DESC');
     const [otps, total] = await query.addOrderBy('o.requestId', sort.direction).offset(window.offset).limit(window.pageSize).getManyAndCount();

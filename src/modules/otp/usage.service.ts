@@ -8,8 +8,9 @@ import { Account } from '../accounts/account.entity';
 import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
 import { UsagePeriod, UsageQueryDto, UsageRecordDto } from './dto/usage.dto';
-import { Channel, CHANNELS, MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
-import { EFFECTIVE_STATUS_SQL } from './otp-state';
+import { Channel, CHANNELS } from '../channels/channel';
+import { Otp } from './otp.entity';
+import { effectiveStatusSql, LOCKED } from './otp-state';
 
 type Split = 'day' | 'month' | 'year' | 'none';
 const COUNTS = ['sent', 'delivered', 'failed', 'verified', 'canceled', 'expired', 'locked'] as const;
@@ -65,9 +66,9 @@ export class UsageService {
       .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('sent', 'delivered') THEN 1 ELSE 0 END)", 'delivered')
       .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('failed', 'undelivered') THEN 1 ELSE 0 END)", 'failed')
       .addSelect("SUM(CASE WHEN o.status = 'verified' THEN 1 ELSE 0 END)", 'verified')
-      .addSelect(`SUM(CASE WHEN ${EFFECTIVE_STATUS_SQL} = 'canceled' THEN 1 ELSE 0 END)`, 'canceled')
-      .addSelect(`SUM(CASE WHEN ${EFFECTIVE_STATUS_SQL} = 'expired' THEN 1 ELSE 0 END)`, 'expired')
-      .addSelect(`SUM(CASE WHEN o.status = 'failed' AND o.attempts >= ${MAX_VERIFY_ATTEMPTS} THEN 1 ELSE 0 END)`, 'locked')
+      .addSelect(`SUM(CASE WHEN ${effectiveStatusSql('o.')} = 'canceled' THEN 1 ELSE 0 END)`, 'canceled')
+      .addSelect(`SUM(CASE WHEN ${effectiveStatusSql('o.')} = 'expired' THEN 1 ELSE 0 END)`, 'expired')
+      .addSelect(`SUM(CASE WHEN ${LOCKED.sql('o.')} THEN 1 ELSE 0 END)`, 'locked')
       .andWhere('o.dateCreated >= :start AND o.dateCreated < :end', { start: range.start, end: range.end + DAY_MS })
       .setParameters({ dayMs: DAY_MS, now })
       .groupBy('o.channel')

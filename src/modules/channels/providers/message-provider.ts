@@ -1,4 +1,4 @@
-import { Channel } from '../../otp/otp.entity';
+import { Channel } from '../channel';
 
 /** What a provider hands to the outside world: one message holding the code. */
 export interface OutboundMessage {

@@ -2,7 +2,7 @@ import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullm
 import { Injectable, Type } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { AppConfig } from '../../../config/app-config';
-import { Channel } from '../../otp/otp.entity';
+import { Channel } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
 import { DeliveryJob, DeliveryQueue, QueueDepth } from './delivery-queue';
 

@@ -1,4 +1,4 @@
-import { Channel } from '../../otp/otp.entity';
+import { Channel } from '../channel';
 
 /** One delivery: the OTP's request id (also the job id) and its code sealed with the server secret. */
 export interface DeliveryJob {

@@ -1,6 +1,6 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
-import { Channel, CHANNELS } from '../../otp/otp.entity';
+import { Channel, CHANNELS } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
 import { backoffDelay, DeliveryJob, DeliveryQueue, QueueDepth } from './delivery-queue';
 

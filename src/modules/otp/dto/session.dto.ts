@@ -2,7 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
-import { Channel, CHANNELS, DELIVERY_STATUSES, DeliveryStatus, Otp, OTP_STATUSES, OtpStatus } from '../otp.entity';
+import { Channel, CHANNELS } from '../../channels/channel';
+import { DELIVERY_STATUSES, DeliveryStatus, Otp, OTP_STATUSES, OtpStatus } from '../otp.entity';
 import { effectiveStatus } from '../otp-state';
 
 /** Filters of the session detail records (SPEC §6), from the query or (POST) the body. */

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ScopedListQuery } from '../../../common/list-queries';
-import { Channel, CHANNELS } from '../otp.entity';
+import { Channel, CHANNELS } from '../../channels/channel';
 
 export const USAGE_PERIODS = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
 export type UsagePeriod = (typeof USAGE_PERIODS)[number];

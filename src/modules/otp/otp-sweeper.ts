@@ -1,11 +1,10 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { IsNull, LessThanOrEqual, MoreThan, Not, Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../infra/metrics/metrics.service';
-import { CHANNELS, Otp } from '../otp/otp.entity';
-import { DeliveryQueue } from './queue/delivery-queue';
+import { CHANNELS } from '../channels/channel';
+import { DeliveryQueue } from '../channels/queue/delivery-queue';
+import { OtpStore } from './otp.store';
 
 /** A send enqueues right after it stores; rows younger than this are left to it. */
 const RECOVERY_GRACE_MS = 10_000;
@@ -21,13 +20,13 @@ const RECOVERY_BATCH = 1000;
  *   so the records and usage counts are true without a read-time computation.
  */
 @Injectable()
-export class DeliverySweeper implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(DeliverySweeper.name);
+export class OtpSweeper implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(OtpSweeper.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
   constructor(
-    @InjectRepository(Otp) private readonly otps: Repository<Otp>,
+    private readonly store: OtpStore,
     private readonly queue: DeliveryQueue,
     private readonly clock: Clock,
     private readonly config: AppConfig,
@@ -52,8 +51,7 @@ export class DeliverySweeper implements OnApplicationBootstrap, OnModuleDestroy 
     this.running ??= (async () => {
       try {
         await this.recover(graceMs);
-        const expired = await this.expire();
-        for (const [channel, count] of Object.entries(expired)) if (count) this.metrics.otps.inc({ event: 'expired', channel }, count);
+        await this.expire();
       } catch (error) {
         this.logger.warn({ err: error }, 'sweep failed; retrying at the next interval');
       } finally {
@@ -66,37 +64,16 @@ export class DeliverySweeper implements OnApplicationBootstrap, OnModuleDestroy 
   /** Returns how many jobs it enqueued. */
   async recover(graceMs = RECOVERY_GRACE_MS): Promise<number> {
     const now = this.clock.now();
-    const stranded = await this.otps.find({
-      select: { requestId: true, channel: true, sealedCode: true },
-      where: { deliveryStatus: 'queued', status: 'pending', sealedCode: Not(IsNull()), dateCreated: LessThanOrEqual(now - graceMs), dateExpires: MoreThan(now) },
-      order: { dateCreated: 'ASC' },
-      take: RECOVERY_BATCH,
-    });
+    const stranded = await this.store.stranded(now - graceMs, now, RECOVERY_BATCH);
     for (const otp of stranded) await this.queue.enqueue({ requestId: otp.requestId, channel: otp.channel, sealedCode: otp.sealedCode! });
     if (stranded.length) this.logger.log(`enqueued ${stranded.length} queued deliveries again`);
     return stranded.length;
   }
 
-  /** Returns how many OTPs it marked expired, per channel. */
-  async expire(): Promise<Record<string, number>> {
+  private async expire(): Promise<void> {
     const now = this.clock.now();
-    const expired: Record<string, number> = {};
-    for (const channel of CHANNELS) {
-      const { affected } = await this.otps
-        .createQueryBuilder()
-        .update(Otp)
-        .set({ status: 'expired', sealedCode: null, dateUpdated: now })
-        .where("status = 'pending' AND channel = :channel AND dateExpires <= :now", { channel, now })
-        .andWhere('(dateCanceled IS NULL OR dateCanceled > dateExpires)')
-        .execute();
-      expired[channel] = affected ?? 0;
-    }
-    await this.otps
-      .createQueryBuilder()
-      .update(Otp)
-      .set({ status: 'canceled', sealedCode: null, dateUpdated: now })
-      .where("status = 'pending' AND dateCanceled IS NOT NULL AND dateCanceled <= :now AND dateCanceled <= dateExpires", { now })
-      .execute();
-    return expired;
+    const expired = await this.store.expire(CHANNELS, now);
+    for (const [channel, count] of Object.entries(expired)) if (count) this.metrics.otps.inc({ event: 'expired', channel }, count);
+    await this.store.endGuardTimes(now);
   }
 }
