@@ -57,6 +57,35 @@ describe('faults', () => {
     });
   });
 
+  describe('a send whose second write fails', () => {
+    let app: TestApp;
+
+    beforeAll(async () => {
+      app = await TestApp.start();
+    });
+
+    afterAll(() => app.close());
+
+    it('leaves nothing of the first: the new OTP is not stored and the earlier one stays verifiable', async () => {
+      await app.http(app.root).post('/2fa/limits').send({ name: 'resend', buckets: [{ name: 'b', max: 10, interval: 60 }] }).expect(200);
+      const send = () => app.http(app.root).post('/2fa/send').send({ service: '2FA', from: '+12055550199', to: '+12055550650', body: '{code}', limits: { resend: 'k' } });
+      const first = (await send().expect(200)).body.requestID as string;
+      // The send's INSERT succeeds; the UPDATE that replaces the earlier OTP fails.
+      await app.dataSource.query(
+        currentDriver() === 'mysql'
+          ? "CREATE TRIGGER fail_replace BEFORE UPDATE ON otp_session FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'"
+          : "CREATE TRIGGER fail_replace BEFORE UPDATE ON otp_session BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
+      );
+      const failed = await send();
+      expect(failed.status).toBe(500);
+      expect(failed.body).toMatchObject({ code: 500, message: 'Internal error' });
+      await app.dataSource.query('DROP TRIGGER fail_replace');
+      const sessions = (await app.http(app.root).get('/2fa/search?to=%2B12055550650').expect(200)).body.data;
+      expect(sessions.total).toBe(1);
+      expect(sessions.result[0]).toMatchObject({ requestID: first, status: 'pending' });
+    });
+  });
+
   mysqlOnly('Redis unreachable', () => {
     let database: TestDatabase;
     let proxy: TcpProxy;

@@ -35,8 +35,6 @@ export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
     supportBigNumbers: true,
     bigNumberStrings: false,
     connectTimeout: 5000,
-    // One round trip for the writes of a send (Sql.runAll); every query binds or escapes its values.
-    multipleStatements: true,
     extra: { connectionLimit: 20, enableKeepAlive: true, waitForConnections: true, queueLimit: 1000 },
   };
 }
