@@ -1,5 +1,6 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { Transform } from 'class-transformer';
+import { ValidateBy } from 'class-validator';
 import { AppError } from './errors/app-error';
 
 const MISSING_CONSTRAINTS = new Set(['isDefined', 'isNotEmpty']);
@@ -39,3 +40,33 @@ export const ToBoolean = (): PropertyDecorator =>
 /** Trims strings; an all-blank value then counts as missing. */
 export const Trim = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+
+/** What a field's parser answers for a value it refuses: why, as the 481 message says it. */
+export class Refused {
+  constructor(readonly why: string) {}
+}
+
+/**
+ * A field the DTO parses into its working form (a normalised phone number, a map read from JSON):
+ * the transform runs `parse` on a given value, and a refusal becomes the field's 481. A blank
+ * string is no value (480 where the field is required). Put it first (top-most), so that its
+ * reason is the one reported.
+ */
+export function ParsedWith<T>(parse: (value: unknown, input: Record<string, unknown>) => T | Refused): PropertyDecorator {
+  // The value as sent (`obj[key]`): class-transformer's copy of a nested object has lost keys
+  // such as `toString` and the written key order.
+  const transform = Transform(({ key, obj }: { key: string; obj: Record<string, unknown> }) => {
+    const value = obj[key];
+    if (value === undefined || value === null) return value;
+    if (typeof value === 'string' && value.trim() === '') return undefined;
+    return parse(value, obj);
+  });
+  const check = ValidateBy({
+    name: 'parsed',
+    validator: { validate: (value) => !(value instanceof Refused), defaultMessage: (args) => (args?.value as Refused).why },
+  });
+  return (target, key) => {
+    transform(target, key);
+    check(target, key);
+  };
+}

@@ -224,6 +224,31 @@ describe('limits', () => {
       expect(blocked).toMatchObject({ code: 454, status: 429, message: 'Limit exceeded: one_per_minute', options: { retryAfter: 60 } });
     });
 
+    const written = (pairs: [string, string][]): string => `{${pairs.map(([name, key]) => `"${name}": "${key}"`).join(', ')}}`;
+    it.each([
+      ['a JSON object', (pairs: [string, string][]) => ({ type: 'json', body: `{"service":"2FA","from":"OTPGATE","to":"+12055550180","body":"{code}","limits":${written(pairs)}}` })],
+      ['a string holding JSON', (pairs: [string, string][]) => ({ type: 'json', body: JSON.stringify({ service: '2FA', from: 'OTPGATE', to: '+12055550180', body: '{code}', limits: written(pairs) }) })],
+      ['a form bracket map', (pairs: [string, string][]) => ({
+        type: 'form',
+        body: `service=2FA&from=OTPGATE&to=%2B12055550180&body=%7Bcode%7D&${pairs.map(([name, key]) => `limits[${name}]=${key}`).join('&')}`,
+      })],
+    ])('evaluates limits in the order written and keeps every name, in %s', async (_, write) => {
+      // `"2"` would move to the front of a plain JavaScript object; `toString` would be dropped.
+      const account = await createSubAccount(app, app.root, 'order');
+      for (const name of ['first', '2', 'toString']) await app.http(account).post('/2fa/limits').send({ name, buckets: [{ name: 'b', max: 1, interval: 3600 }] }).expect(200);
+      const send = (...pairs: [string, string][]) => {
+        const { type, body } = write(pairs);
+        return app.http(account).post('/2fa/send').type(type).send(body);
+      };
+      await send(['first', 'k']).expect(200);
+      // `first` blocks before `2` is reached, so `2` records nothing ...
+      await send(['first', 'k'], ['2', 'k']).expect(429, { code: 454, message: 'Limit exceeded: first', requestID: null });
+      // ... and still admits its first send; `toString` is a limit like any other.
+      await send(['2', 'k'], ['toString', 'k']).expect(200);
+      await send(['toString', 'k']).expect(429, { code: 454, message: 'Limit exceeded: toString', requestID: null });
+      await send(['valueOf', 'k']).expect(409, { code: 495, message: 'Invalid Limit Name: valueOf', requestID: null });
+    });
+
     it('applies an updated bucket to the next send', async () => {
       const account = await createSubAccount(app, app.root, 'enforce-update');
       const created = await app.http(account).post('/2fa/limits').send({ name: 'l', buckets: [{ name: 'b', max: 1, interval: 60 }] }).expect(200);

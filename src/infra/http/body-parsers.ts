@@ -1,5 +1,7 @@
 import express, { NextFunction, Request, RequestHandler, Response } from 'express';
+import { parse } from 'qs';
 import { AppError } from '../../common/errors/app-error';
+import { hasIntegerLikeKey, keepJsonKeyOrder, keepKeyOrder } from '../../common/key-order';
 
 export const BODY_LIMIT = 64 * 1024;
 /** Deeper JSON than this is refused at parse time: class-transformer and class-validator recurse per level. */
@@ -8,28 +10,27 @@ export const MAX_JSON_DEPTH = 32;
 /**
  * JSON and form bodies (SPEC §1), with their failures turned into catalogue errors here, where
  * it is still known that the body was at fault: malformed JSON is a 481 on `body`, an oversized
- * body a 413. Forms parse bracket maps such as `limits[limit_on_phone]=...` (qs, through Express's
- * extended parser). A body of any other type is not read, and an empty JSON body is no body: the
- * request's own validation then says which parameter is missing.
+ * body a 413. Both are read as text (Express's reader: length limit, charsets) and parsed here.
+ * A body of any other type is not read, and an empty body is no body: the request's own
+ * validation then says which parameter is missing.
  */
 export function bodyParsers(): RequestHandler[] {
-  const json = express.text({ type: 'application/json', limit: BODY_LIMIT });
-  const form = express.urlencoded({ type: 'application/x-www-form-urlencoded', limit: BODY_LIMIT, extended: true, parameterLimit: 200 });
-  return [
-    (req: Request, res: Response, next: NextFunction) =>
-      json(req, res, (error?: unknown) => {
-        if (error) return next(toAppError(error));
-        if (typeof req.body === 'string') {
-          try {
-            req.body = parseJson(req.body);
-          } catch (parseError) {
-            return next(parseError);
-          }
-        }
-        next();
-      }),
-    (req: Request, res: Response, next: NextFunction) => form(req, res, (error?: unknown) => next(error ? toAppError(error) : undefined)),
-  ];
+  return [textParser('application/json', parseJson), textParser('application/x-www-form-urlencoded', parseForm)];
+}
+
+function textParser(type: string, parseText: (text: string) => unknown): RequestHandler {
+  const read = express.text({ type, limit: BODY_LIMIT });
+  return (req: Request, res: Response, next: NextFunction) =>
+    read(req, res, (error?: unknown) => {
+      if (error) return next(toAppError(error));
+      if (typeof req.body !== 'string') return next();
+      try {
+        req.body = parseText(req.body);
+      } catch (parseError) {
+        return next(parseError);
+      }
+      next();
+    });
 }
 
 /**
@@ -39,12 +40,44 @@ export function bodyParsers(): RequestHandler[] {
 export function parseJson(text: string): unknown {
   if (text.trim() === '') return undefined;
   if (!/^\s*[[{]/.test(text) || depthOf(text) > MAX_JSON_DEPTH) throw malformed();
+  let value: unknown;
   try {
     // The reviver only runs where a `__proto__` key could be (written out, or behind an escape).
-    return JSON.parse(text, text.includes('proto') || text.includes('\\u') ? dropProto : undefined) as unknown;
+    value = JSON.parse(text, text.includes('proto') || text.includes('\\u') ? dropProto : undefined);
   } catch {
     throw malformed();
   }
+  keepJsonKeyOrder(text, value);
+  return value;
+}
+
+/**
+ * A form with bracket maps (`limits[limit_on_phone]=...`, qs as Express's extended parser reads
+ * it). A map of one level keeps its keys as written, in the written order: qs would read
+ * `limits[2]=x` as an array and put integer-like names first.
+ */
+export function parseForm(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  let form: Record<string, unknown>;
+  try {
+    form = parse(text, { parameterLimit: 200, throwOnLimitExceeded: true, depth: 5, strictDepth: true });
+  } catch {
+    throw AppError.invalid('body', 'unreadable request body');
+  }
+  const fields = [...new URLSearchParams(text)];
+  const maps = new Map<string, [string, string][]>();
+  for (const [name, value] of fields) {
+    const [, base, key] = /^([^[\]]+)\[([^[\]]+)\]$/.exec(name) ?? [];
+    if (base && base !== '__proto__' && key !== '__proto__') maps.set(base, [...(maps.get(base) ?? []), [key, value]]);
+  }
+  for (const [base, entries] of maps) {
+    // Only where every field of that name is a one-level map entry (not `buckets[0][name]`).
+    if (fields.filter(([name]) => name === base || name.startsWith(`${base}[`)).length !== entries.length) continue;
+    const map = Object.fromEntries(entries);
+    if (hasIntegerLikeKey(map)) keepKeyOrder(map, [...new Set(entries.map(([key]) => key))]);
+    form[base] = map;
+  }
+  return form;
 }
 
 function dropProto(key: string, value: unknown): unknown {

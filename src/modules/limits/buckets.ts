@@ -1,4 +1,5 @@
 import { AppError } from '../../common/errors/app-error';
+import { Refused } from '../../common/validation';
 import { WindowBucket } from './limiter/rate-limiter';
 
 export const MAX_BUCKET_SENDS = 100_000;
@@ -14,26 +15,28 @@ export interface Buckets {
  * `buckets` arrives as a JSON array or as a string holding one (the seed shows both), with
  * `max` and `interval` as numbers or numeric strings. 1–2 buckets of positive integers.
  */
-export function parseBuckets(value: unknown): Buckets {
+export function readBuckets(value: unknown): Buckets | Refused {
   let list: unknown = value;
   if (typeof value === 'string') {
     try {
       list = JSON.parse(value);
     } catch {
-      throw invalid('must be a JSON array of buckets');
+      return new Refused('must be a JSON array of buckets');
     }
   }
-  if (!Array.isArray(list)) throw invalid('must be a JSON array of buckets');
-  if (list.length < 1 || list.length > 2) throw invalid('must hold 1 or 2 buckets');
-  const windows = list.map((bucket: unknown, i) => {
-    if (!bucket || typeof bucket !== 'object') throw invalid(`bucket ${i + 1} must be an object with name, max and interval`);
+  if (!Array.isArray(list)) return new Refused('must be a JSON array of buckets');
+  if (list.length < 1 || list.length > 2) return new Refused('must hold 1 or 2 buckets');
+  const windows: WindowBucket[] = [];
+  for (const [i, bucket] of (list as unknown[]).entries()) {
+    if (!bucket || typeof bucket !== 'object') return new Refused(`bucket ${i + 1} must be an object with name, max and interval`);
     const { name, max, interval } = bucket as Record<string, unknown>;
-    if (typeof name !== 'string' || !name.trim() || name.length > 64) throw invalid(`bucket ${i + 1} needs a name of 1 to 64 characters`);
-    return {
-      max: positiveInt(max, `bucket ${i + 1} max`, MAX_BUCKET_SENDS),
-      intervalMs: positiveInt(interval, `bucket ${i + 1} interval`, MAX_BUCKET_INTERVAL_S) * 1000,
-    };
-  });
+    if (typeof name !== 'string' || !name.trim() || name.length > 64) return new Refused(`bucket ${i + 1} needs a name of 1 to 64 characters`);
+    const sends = positiveInt(max, MAX_BUCKET_SENDS);
+    if (sends === undefined) return new Refused(`bucket ${i + 1} max must be an integer from 1 to ${MAX_BUCKET_SENDS}`);
+    const seconds = positiveInt(interval, MAX_BUCKET_INTERVAL_S);
+    if (seconds === undefined) return new Refused(`bucket ${i + 1} interval must be an integer from 1 to ${MAX_BUCKET_INTERVAL_S}`);
+    windows.push({ max: sends, intervalMs: seconds * 1000 });
+  }
   const raw =
     typeof value === 'string'
       ? value
@@ -44,19 +47,19 @@ export function parseBuckets(value: unknown): Buckets {
   return { raw, windows };
 }
 
+/** `readBuckets` for a value outside a DTO: a refusal is the 481 on `buckets`. */
+export function parseBuckets(value: unknown): Buckets {
+  const buckets = readBuckets(value);
+  if (buckets instanceof Refused) throw AppError.invalid('buckets', buckets.why);
+  return buckets;
+}
+
 /** The stored form, already validated on the way in. */
 export function storedWindows(raw: string): WindowBucket[] {
   return parseBuckets(raw).windows;
 }
 
-function positiveInt(value: unknown, what: string, upTo: number): number {
+function positiveInt(value: unknown, upTo: number): number | undefined {
   const number = typeof value === 'string' && /^\s*\d{1,10}\s*$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > upTo) {
-    throw invalid(`${what} must be an integer from 1 to ${upTo}`);
-  }
-  return number;
-}
-
-function invalid(why: string): AppError {
-  return AppError.invalid('buckets', why);
+  return typeof number === 'number' && Number.isInteger(number) && number >= 1 && number <= upTo ? number : undefined;
 }

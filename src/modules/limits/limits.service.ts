@@ -13,7 +13,7 @@ import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Account } from '../accounts/account.entity';
 import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
-import { parseBuckets, storedWindows } from './buckets';
+import { storedWindows } from './buckets';
 import { CreateLimitDto, SearchLimitsQuery, UpdateLimitDto } from './dto/limit.dto';
 import { Limit } from './limit.entity';
 import { LimitCheck, RateLimiter, WindowBucket } from './limiter/rate-limiter';
@@ -44,7 +44,7 @@ export class LimitsService {
 
   async create(caller: Account, input: CreateLimitDto): Promise<Limit> {
     const owner = await this.accounts.actingAccount(caller, input.accountSid);
-    const buckets = parseBuckets(input.buckets);
+    const { buckets } = input;
     await this.ensureNameFree(owner.sid, input.name);
     const now = this.clock.now();
     const limit = this.limits.create({
@@ -78,7 +78,7 @@ export class LimitsService {
   /** Changes only the fields given; a changed bucket applies to the next send. */
   async update(caller: Account, sid: string, input: UpdateLimitDto): Promise<Limit> {
     const limit = await this.get(caller, sid);
-    const buckets = input.buckets === undefined ? undefined : parseBuckets(input.buckets);
+    const buckets = input.buckets ?? undefined;
     if (input.name !== undefined && input.name !== limit.name) await this.ensureNameFree(limit.accountSid, input.name);
     const previousName = limit.name;
     Object.assign(limit, {

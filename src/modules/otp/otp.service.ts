@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { randomInt } from 'node:crypto';
 import { Clock } from '../../common/clock';
-import { normalizeEmail, normalizePhone } from '../../common/destination';
 import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
 import { MetricsService } from '../../infra/metrics/metrics.service';
@@ -15,7 +14,6 @@ import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
 import { effectiveStatus, verifyBlocker } from './otp-state';
 import { OtpState, OtpStore } from './otp.store';
-import { normalizeDestination, parseLimits, validateSender } from './send-input';
 
 /** How many of the newest OTPs of a destination verify-by-number considers (guard times keep a few valid). */
 const NEWEST = 10;
@@ -40,15 +38,11 @@ export class OtpService {
   /** SPEC §4 send: limits first, then store, replace earlier OTPs, and queue the delivery. */
   async send(caller: Account, input: SendOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
+    const { to, from, limits } = input;
     const channel = input.channel ?? 'sms';
-    const to = normalizeDestination(channel, input.to);
-    const from = validateSender(channel, input.from);
-    if (!input.body.includes('{code}')) throw AppError.invalid('body', 'must contain {code}');
-    if (channel === 'email' && !input.subject) throw AppError.missing('subject');
-    const limits = parseLimits(input.limits);
 
     // 1. Limits first: a blocked send stores and sends nothing.
-    await this.limits.enforce(account.sid, limits, to);
+    await this.limits.enforce(account.sid, limits ?? undefined, to);
 
     // 2. The code, from a CSPRNG; only its keyed hash is stored, and it travels sealed.
     const now = this.clock.now();
@@ -109,9 +103,8 @@ export class OtpService {
   async verify(caller: Account, input: VerifyOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const now = this.clock.now();
-    if (input.number) return this.verifyByNumber(account, input, input.number, now);
-    if (!input.requestId) throw AppError.missing('requestId');
-    const otp = await this.store.findState(input.requestId, account.sid);
+    if (input.number) return this.verifyByNumber(account, input.service!, input.number, input.code, now);
+    const otp = await this.store.findState(input.requestId!, account.sid);
     if (!otp) throw new AppError('OTP_NOT_FOUND');
     const blocker = verifyBlocker(otp, now);
     if (blocker) throw new AppError(blocker, {}, { requestId: otp.requestId });
@@ -122,15 +115,12 @@ export class OtpService {
    * By number: the newest verifiable OTPs of (account, service, number). During a guard time the
    * old and the new code both pass; a wrong code counts against the newest.
    */
-  private async verifyByNumber(account: Account, input: VerifyOtpDto, number: string, now: number): Promise<string> {
-    if (!input.service) throw AppError.missing('service');
-    const to = normalizePhone(number) ?? normalizeEmail(number);
-    if (!to) throw AppError.invalid('number', 'must be a phone number or an email address');
-    const newest = await this.store.newest(account.sid, input.service, to, NEWEST);
+  private async verifyByNumber(account: Account, service: string, to: string, code: string, now: number): Promise<string> {
+    const newest = await this.store.newest(account.sid, service, to, NEWEST);
     if (!newest.length) throw new AppError('OTP_NOT_FOUND');
     const verifiable = newest.filter((otp) => !verifyBlocker(otp, now));
     if (!verifiable.length) throw new AppError(verifyBlocker(newest[0], now)!, {}, { requestId: newest[0].requestId });
-    const match = verifiable.find((otp) => this.matches(otp, input.code));
+    const match = verifiable.find((otp) => this.matches(otp, code));
     return match ? this.markVerified(match, now) : this.countWrongCode(verifiable[0], now);
   }
 

@@ -1,13 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ok, Ok } from '../../common/envelope';
-import { AppError } from '../../common/errors/app-error';
 import { Page, pageWindow, toPage } from '../../common/paging';
 import { ApiDataResponse, ApiErrors, ApiPageResponse } from '../../common/swagger';
 import { Account } from '../accounts/account.entity';
 import { BasicAuth, Caller } from '../accounts/basic-auth.guard';
 import { SearchSessionsDto, SessionDto } from './dto/session.dto';
-import { USAGE_PERIODS, UsagePeriod, UsageQueryDto, UsageRecordDto } from './dto/usage.dto';
+import { UsagePeriod, UsagePeriodParams, UsageQueryDto, UsageRecordDto } from './dto/usage.dto';
 import { SessionsService } from './sessions.service';
 import { UsageService } from './usage.service';
 
@@ -65,12 +64,10 @@ export class ReportsController {
 
   @Get('usage/records/:period')
   @ApiOperation({ summary: 'Usage split into days, months or years of the period, or for a fixed period.' })
-  @ApiParam({ name: 'period', enum: USAGE_PERIODS })
   @ApiPageResponse(UsageRecordDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
-  usageForPeriod(@Caller() caller: Account, @Param('period') period: string, @Query() query: UsageQueryDto): Promise<Ok<Page<UsageRecordDto>>> {
-    if (!(USAGE_PERIODS as readonly string[]).includes(period)) throw AppError.invalid('period', `must be one of ${USAGE_PERIODS.join(', ')}`);
-    return this.usagePage(caller, query, period as UsagePeriod);
+  usageForPeriod(@Caller() caller: Account, @Param() { period }: UsagePeriodParams, @Query() query: UsageQueryDto): Promise<Ok<Page<UsageRecordDto>>> {
+    return this.usagePage(caller, query, period);
   }
 
   private async searchPage(caller: Account, filters: SearchSessionsDto): Promise<Ok<Page<SessionDto>>> {

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
-import { normalizeEmail, normalizePhone } from '../../common/destination';
 import { AppError } from '../../common/errors/app-error';
 import { PageWindow, parseSort } from '../../common/paging';
 import { parseTimeRange } from '../../common/time';
@@ -30,7 +29,7 @@ export class SessionsService {
     const query = whereInScope(this.otps.createQueryBuilder('o'), 'o.accountSid', account, filters.subAccounts).setParameter('now', now);
     if (filters.service) query.andWhere('o.service = :service', { service: filters.service });
     if (filters.channel) query.andWhere('o.channel = :channel', { channel: filters.channel });
-    if (filters.to) query.andWhere('o.to = :to', { to: normalizePhone(filters.to) ?? normalizeEmail(filters.to) ?? filters.to });
+    if (filters.to) query.andWhere('o.to = :to', { to: filters.to });
     if (filters.from) query.andWhere('o.from = :from', { from: filters.from });
     if (filters.status) query.andWhere(`${effectiveStatusSql('o.')} = :status`, { status: filters.status });
     if (filters.deliveryStatus) query.andWhere('o.deliveryStatus = :deliveryStatus', { deliveryStatus: filters.deliveryStatus });

@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
-import { IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
-import { Trim } from '../../../common/validation';
+import { ParsedWith, Trim } from '../../../common/validation';
+import { Buckets, readBuckets } from '../buckets';
 import { Limit } from '../limit.entity';
 
 export class BucketDto {
@@ -29,9 +30,9 @@ export class CreateLimitDto {
   name: string;
 
   @ApiProperty(BUCKETS_SCHEMA)
-  @IsDefined()
+  @ParsedWith(readBuckets)
   @IsNotEmpty()
-  buckets: unknown;
+  buckets: Buckets;
 
   @ApiPropertyOptional({ example: 'limit on Phone Number', maxLength: 1024 })
   @IsOptional()
@@ -56,9 +57,9 @@ export class UpdateLimitDto {
   name?: string;
 
   @ApiPropertyOptional(BUCKETS_SCHEMA)
+  @ParsedWith(readBuckets)
   @IsOptional()
-  @IsNotEmpty()
-  buckets?: unknown;
+  buckets?: Buckets | null;
 
   @ApiPropertyOptional({ maxLength: 1024 })
   @IsOptional()

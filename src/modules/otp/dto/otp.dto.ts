@@ -1,8 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Expose, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { ToInt, Trim } from '../../../common/validation';
+import { Contains, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { ParsedWith, ToInt, Trim } from '../../../common/validation';
 import { Channel, CHANNELS } from '../../channels/channel';
+import { destination, limitsMap, sender, verifiedDestination } from '../send-input';
 
 const lower = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
 const asString = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => (typeof value === 'number' ? String(value) : value));
@@ -17,6 +18,10 @@ const RequestId = (): PropertyDecorator => {
   };
 };
 
+/**
+ * A send (SPEC §4) as the service receives it: every field checked and in its working form (the
+ * destination normalised, `limits` an ordered list), so the service starts at the spec's step 1.
+ */
 export class SendOtpDto {
   @ApiProperty({ example: '2FA', maxLength: 128, description: 'The name of your service.' })
   @Trim()
@@ -25,31 +30,30 @@ export class SendOtpDto {
   @MaxLength(128)
   service: string;
 
-  @ApiProperty({ example: '+12055550199', maxLength: 320, description: 'SMS sender id (number or up to 11 letters and digits), calling number, or email sender.' })
-  @Trim()
-  @IsNotEmpty()
-  @IsString()
-  @MaxLength(320)
-  from: string;
-
-  @ApiProperty({ example: '+12055550100', maxLength: 320, description: 'Phone number (sms, call) or email address (email).' })
-  @Trim()
-  @IsNotEmpty()
-  @IsString()
-  @MaxLength(320)
-  to: string;
-
-  @ApiProperty({ example: 'Your verification code is: {code}', maxLength: 2000, description: 'Must contain `{code}`.' })
-  @IsNotEmpty()
-  @IsString()
-  @MaxLength(2000)
-  body: string;
-
   @ApiPropertyOptional({ enum: CHANNELS, default: 'sms' })
   @lower()
   @IsOptional()
   @IsIn(CHANNELS)
   channel?: Channel;
+
+  @ApiProperty({ example: '+12055550199', maxLength: 320, description: 'SMS sender id (number or up to 11 letters and digits), calling number, or email sender.' })
+  @ParsedWith(sender)
+  @IsNotEmpty()
+  @MaxLength(320)
+  from: string;
+
+  @ApiProperty({ example: '+12055550100', maxLength: 320, description: 'Phone number (sms, call) or email address (email); stored normalised.' })
+  @ParsedWith(destination)
+  @IsNotEmpty()
+  @MaxLength(320)
+  to: string;
+
+  @ApiProperty({ example: 'Your verification code is: {code}', maxLength: 2000, description: 'Must contain `{code}`.' })
+  @Contains('{code}', { message: 'must contain {code}' })
+  @IsNotEmpty()
+  @IsString()
+  @MaxLength(2000)
+  body: string;
 
   @ApiPropertyOptional({ description: 'Send on behalf of this sub-account.' })
   @IsOptional()
@@ -58,7 +62,8 @@ export class SendOtpDto {
 
   @ApiPropertyOptional({ maxLength: 255, description: 'Required for the email channel.' })
   @Trim()
-  @IsOptional()
+  @ValidateIf((input: SendOtpDto) => input.channel === 'email' || input.subject !== undefined)
+  @IsNotEmpty()
   @IsString()
   @MaxLength(255)
   subject?: string;
@@ -112,32 +117,33 @@ export class SendOtpDto {
   @ApiPropertyOptional({
     oneOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'string' }],
     example: { limit_on_phone: '+12055550100' },
-    description: 'Ordered map of limit names to key values, as an object or a string holding JSON.',
+    description: 'Ordered map of limit names to key values, as an object or a string holding JSON; evaluated in the order written.',
   })
+  @ParsedWith(limitsMap)
   @IsOptional()
-  limits?: unknown;
+  limits?: [name: string, key: string][] | null;
 }
 
 export class VerifyOtpDto {
   @ApiPropertyOptional({ example: '2FA', description: 'Required when verifying by `number`.' })
   @Trim()
-  @IsOptional()
+  @ValidateIf((input: VerifyOtpDto) => input.number !== undefined || input.service !== undefined)
+  @IsNotEmpty()
   @IsString()
   @MaxLength(128)
   service?: string;
 
-  @ApiPropertyOptional({ example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a', description: '`requestID` is accepted too; ignored when `number` is given.' })
+  @ApiPropertyOptional({ example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a', description: '`requestID` is accepted too; ignored when `number` is given. Required without `number`.' })
   @RequestId()
-  @IsOptional()
+  @ValidateIf((input: VerifyOtpDto) => input.number === undefined)
+  @IsNotEmpty()
   @IsString()
   @MaxLength(64)
   requestId?: string;
 
-  @ApiPropertyOptional({ example: '+12055550100', description: 'Verify the newest OTP sent to this destination (with `service`).' })
-  @asString()
-  @Trim()
+  @ApiPropertyOptional({ example: '+12055550100', description: 'Verify the newest OTP sent to this destination (with `service`); phone spellings and email case are normalised.' })
+  @ParsedWith(verifiedDestination)
   @IsOptional()
-  @IsString()
   @MaxLength(320)
   number?: string;
 

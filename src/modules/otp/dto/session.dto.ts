@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { normalizeEmail, normalizePhone } from '../../../common/destination';
 import { CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
 import { Channel, CHANNELS } from '../../channels/channel';
@@ -20,6 +22,7 @@ export class SearchSessionsDto extends CreatedListQuery {
   channel?: Channel;
 
   @ApiPropertyOptional({ description: 'Destination; phone spellings and email case are normalised as on send.' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? (normalizePhone(value) ?? normalizeEmail(value) ?? value) : value))
   @IsOptional()
   @IsString()
   @MaxLength(320)

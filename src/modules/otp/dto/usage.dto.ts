@@ -6,6 +6,13 @@ import { Channel, CHANNELS } from '../../channels/channel';
 export const USAGE_PERIODS = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
 export type UsagePeriod = (typeof USAGE_PERIODS)[number];
 
+/** `GET /2fa/usage/records/{period}`. */
+export class UsagePeriodParams {
+  @ApiProperty({ enum: USAGE_PERIODS })
+  @IsIn(USAGE_PERIODS, { message: `must be one of ${USAGE_PERIODS.join(', ')}` })
+  period: UsagePeriod;
+}
+
 export class UsageQueryDto extends ScopedListQuery {
   @ApiPropertyOptional({ example: '2021-02-01', description: 'First day (UTC, inclusive); default: 29 days before endDate.' })
   @IsOptional()
