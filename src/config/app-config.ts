@@ -27,7 +27,8 @@ export class AppConfig {
   readonly redisUrl?: string;
   /** Prefix of every Redis key (queues and limiter), so several deployments or test runs can share a server. */
   readonly redisPrefix: string;
-  readonly appSecret?: string;
+  /** APP_SECRET: the key material, newest first (SPEC §10.6); empty for the embedded default's generated one. */
+  readonly appSecrets: string[];
   readonly bootstrapAccountSid?: string;
   readonly bootstrapAuthToken?: string;
   readonly logLevel: string;
@@ -53,11 +54,11 @@ export class AppConfig {
     this.database = parseDatabaseUrl(env.DATABASE_URL || DEFAULT_DATABASE_URL);
     this.redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
     this.redisPrefix = env.REDIS_PREFIX || 'otpgate';
-    this.appSecret = env.APP_SECRET || undefined;
-    if (this.appSecret !== undefined && this.appSecret.length < 32) {
+    this.appSecrets = (env.APP_SECRET ?? '').split(',').map((secret) => secret.trim()).filter(Boolean);
+    if (this.appSecrets.some((secret) => secret.length < 32)) {
       throw new ConfigError('APP_SECRET must be at least 32 characters');
     }
-    if (this.database.type === 'mysql' && !this.appSecret) {
+    if (this.database.type === 'mysql' && !this.appSecrets.length) {
       throw new ConfigError('APP_SECRET is required when DATABASE_URL is a MySQL database');
     }
     if (this.role !== 'all' && !this.redisUrl) {
@@ -73,6 +74,10 @@ export class AppConfig {
     }
     if (this.bootstrapAuthToken && this.bootstrapAuthToken.length < 16) {
       throw new ConfigError('BOOTSTRAP_AUTH_TOKEN must be at least 16 characters');
+    }
+    if (this.bootstrapAuthToken?.includes(':')) {
+      // Many Basic clients (passport-http among them) cut the password at a second colon.
+      throw new ConfigError('BOOTSTRAP_AUTH_TOKEN must not contain ":"');
     }
     this.logLevel = oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info');
     this.cacheTtlMs = int(env, 'CACHE_TTL_MS', 5000, 0, 60000);

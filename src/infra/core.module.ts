@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { Clock, SystemClock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { resolveAppSecret } from './secrets/app-secret';
+import { resolveAppSecrets } from './secrets/app-secret';
 import { Secrets } from './secrets/secrets';
 
 /** Process-wide singletons every module may inject: the validated config, the clock and the secret. */
@@ -14,7 +14,7 @@ export class CoreModule {
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: Clock, useClass: SystemClock },
-        { provide: Secrets, useFactory: () => new Secrets(resolveAppSecret(config)) },
+        { provide: Secrets, useFactory: () => new Secrets(resolveAppSecrets(config)) },
       ],
       exports: [AppConfig, Clock, Secrets],
     };

@@ -101,7 +101,7 @@ describe('operability', () => {
         attempts: 0,
         codeLength: 6,
         codeHash: secrets.hashCode(requestId, '123456'),
-        sealedCode: secrets.seal('123456'),
+        sealedCode: secrets.seal('123456', requestId),
         timeout: 300,
         guarded: false,
         body: 'Code {code}',

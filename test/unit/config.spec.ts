@@ -31,6 +31,8 @@ describe('configuration', () => {
     [{ ROLE: 'worker' }, 'REDIS_URL is required when ROLE=worker'],
     [{ PORT: 'eighty' }, 'PORT must be an integer between 0 and 65535'],
     [{ APP_SECRET: 'short' }, 'APP_SECRET must be at least 32 characters'],
+    [{ APP_SECRET: `${'n'.repeat(32)},short` }, 'APP_SECRET must be at least 32 characters'],
+    [{ BOOTSTRAP_ACCOUNT_SID: `AC${'0'.repeat(32)}`, BOOTSTRAP_AUTH_TOKEN: 'token:with:colons' }, 'BOOTSTRAP_AUTH_TOKEN must not contain ":"'],
     [{ BOOTSTRAP_ACCOUNT_SID: 'AC123' , BOOTSTRAP_AUTH_TOKEN: 'x'.repeat(32) }, 'BOOTSTRAP_ACCOUNT_SID must be AC followed by 32 lowercase hex digits'],
   ])('refuses %p: %s', (env, message) => {
     expect(() => new AppConfig({ ...base, ...env })).toThrow(new ConfigError(message));

@@ -60,11 +60,20 @@ export class AccountsService implements OnApplicationBootstrap {
     this.logger.warn(`created root account ${issued.account.sid} with auth token ${issued.authToken} (shown once; set BOOTSTRAP_* to choose them)`);
   }
 
-  /** The active account these credentials belong to, or null. */
+  /**
+   * The active account these credentials belong to, or null. A token that matches only under an
+   * older APP_SECRET is re-hashed under the newest (SPEC §10.6), so that secret can be dropped later.
+   */
   async authenticate(sid: string, token: string): Promise<Account | null> {
     const account = await this.find(sid);
     if (!account || account.status !== 'active') return null;
-    return Secrets.sameHash(account.tokenHash, this.secrets.hashToken(token)) ? account : null;
+    const match = this.secrets.tokenMatches(token, account.tokenHash);
+    if (match === 'older') {
+      const tokenHash = this.secrets.hashToken(token);
+      await this.accounts.update({ sid, tokenHash: account.tokenHash }, { tokenHash });
+      this.cache.delete(sid);
+    }
+    return match ? account : null;
   }
 
   /**

@@ -31,7 +31,7 @@ export class DeliveryProcessor {
     const target = await this.records.load(job.requestId);
     if (!target) return;
     const provider = this.providers[target.channel];
-    const message = render(target, this.secrets.open(job.sealedCode));
+    const message = render(target, this.secrets.open(job.sealedCode, job.requestId));
     try {
       const { providerMessageId } = await provider.send(message);
       await this.records.markSent(target.requestId, provider.name, providerMessageId ?? null);

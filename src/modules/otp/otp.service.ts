@@ -49,7 +49,7 @@ export class OtpService {
     const requestId = newSid('OTP');
     const length = input.length ?? 6;
     const code = String(randomInt(0, 10 ** length)).padStart(length, '0');
-    const sealedCode = this.secrets.seal(code);
+    const sealedCode = this.secrets.seal(code, requestId);
     const timeout = input.timeout ?? 300;
     const otp: Otp = {
       requestId,
@@ -145,7 +145,7 @@ export class OtpService {
   }
 
   private matches(otp: OtpState, code: string): boolean {
-    return Secrets.sameHash(this.secrets.hashCode(otp.requestId, code), otp.codeHash);
+    return this.secrets.codeMatches(otp.requestId, code, otp.codeHash);
   }
 
   /** SPEC §4 cancel: idempotent; a delivery not yet handed to a provider is dropped. */
