@@ -2,11 +2,15 @@ import { Clock } from '../../src/common/clock';
 
 /** A clock tests can move: real time plus an offset, or frozen at an instant. */
 export class TestClock extends Clock {
-  private offset = 0;
+  private moved = 0;
   private frozenAt: number | undefined;
 
   now(): number {
-    return this.frozenAt ?? Date.now() + this.offset;
+    return this.frozenAt ?? Date.now() + this.moved;
+  }
+
+  offset(): number {
+    return this.now() - Date.now();
   }
 
   /** Stops time at `at` (default: now) until advanced. */
@@ -16,6 +20,6 @@ export class TestClock extends Clock {
 
   advance(ms: number): void {
     if (this.frozenAt !== undefined) this.frozenAt += ms;
-    else this.offset += ms;
+    else this.moved += ms;
   }
 }

@@ -37,11 +37,11 @@ const drivers: Driver[] = [
   },
   {
     name: 'redis',
-    // Each instance has its own connection, as separate otpgate processes would.
+    // Each instance has its own connection, as separate otpgate processes would; on the instants the tests give.
     create: () => {
       const redis = new Redis(REDIS_URL);
       connections.push(redis);
-      return new RedisRateLimiter(redis, prefix);
+      return new RedisRateLimiter(redis, prefix, false);
     },
     cleanup: async () => {
       connections.splice(0).forEach((redis) => redis.disconnect());
@@ -134,5 +134,32 @@ describe.each(drivers)('$name rate limiter', (driver) => {
     const now = 1_000_000_000_000;
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? second : limiter).consume([l], now)));
     expect(results.filter((result) => result === null)).toHaveLength(5);
+  });
+});
+
+describe('redis rate limiter on the server\'s clock', () => {
+  const redises: Redis[] = [];
+  const limiterOn = (): RedisRateLimiter => {
+    const redis = new Redis(REDIS_URL);
+    redises.push(redis);
+    return new RedisRateLimiter(redis, `${prefix}-time`);
+  };
+
+  afterAll(async () => {
+    redises.forEach((redis) => redis.disconnect());
+    await deleteRedisKeys(`${prefix}-time*`);
+  });
+
+  it('measures windows on Redis time, so two hosts whose clocks disagree by a minute share one window', async () => {
+    const l = limit('skew', randomBytes(3).toString('hex'), [1, 10]);
+    const [ahead, behind] = [limiterOn(), limiterOn()];
+    expect(await ahead.consume([l], Date.now() + 60 * S)).toBeNull();
+    // On the hosts' clocks the window would have ended (or not begun); on Redis's it has just begun.
+    const block = await behind.consume([l], Date.now() - 60 * S);
+    expect(block?.index).toBe(0);
+    expect(block!.retryAfterMs).toBeGreaterThan(8 * S);
+    expect(block!.retryAfterMs).toBeLessThanOrEqual(10 * S);
+    // A deliberate offset of the app's clock (tests moving time) still moves the window.
+    expect(await behind.consume([l], Date.now(), 10 * S)).toBeNull();
   });
 });

@@ -126,7 +126,7 @@ export class LimitsService {
    */
   async enforce(accountSid: string, named: [string, string][] | undefined, destination: string): Promise<void> {
     if (!named?.length) {
-      const block = await this.limiter.consume([{ keys: [`default:${accountSid}:${destination}`], buckets: [DEFAULT_LIMIT] }], this.clock.now());
+      const block = await this.limiter.consume([{ keys: [`default:${accountSid}:${destination}`], buckets: [DEFAULT_LIMIT] }], this.clock.now(), this.clock.offset());
       if (block) {
         this.metrics.limiterBlocks.inc({ code: 453 });
         throw new AppError('DEFAULT_LIMIT_EXCEEDED', {}, { retryAfter: seconds(block.retryAfterMs) });
@@ -140,7 +140,7 @@ export class LimitsService {
       const key = normalizeLimitKey(value);
       checks.push({ keys: definition.windows.map((_, i) => `limit:${definition.sid}:${i}:${key}`), buckets: definition.windows });
     }
-    const block = await this.limiter.consume(checks, this.clock.now());
+    const block = await this.limiter.consume(checks, this.clock.now(), this.clock.offset());
     if (block) {
       this.metrics.limiterBlocks.inc({ code: 454 });
       throw new AppError('LIMIT_EXCEEDED', { name: named[block.index][0] }, { retryAfter: seconds(block.retryAfterMs) });

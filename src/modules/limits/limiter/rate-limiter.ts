@@ -25,5 +25,10 @@ export interface LimitBlock {
  * that are shared.
  */
 export abstract class RateLimiter {
-  abstract consume(limits: LimitCheck[], now: number): Promise<LimitBlock | null>;
+  /**
+   * `now` is the app's time; `offset` how far the app's clock is set off the host's on purpose
+   * (0 in production). A driver shared by several hosts measures time on its server instead,
+   * moved by `offset` only, so clock skew between hosts cannot shrink or stretch a window.
+   */
+  abstract consume(limits: LimitCheck[], now: number, offset?: number): Promise<LimitBlock | null>;
 }

@@ -9,14 +9,22 @@ import { LimitBlock, LimitCheck, RateLimiter } from './rate-limiter';
  * token windows that record a point even when they refuse, and its union is not ordered with
  * "stop at the first block, keep what earlier limits recorded"; the seed's semantics need this.
  *
- * ARGV: now, member, limit count, then per limit its bucket count and per bucket max, interval.
- * KEYS: the bucket keys in the same order. Returns {0, 0} when admitted, else {limit (1-based), wait ms}.
+ * ARGV: now (empty: the server's TIME), offset, member, limit count, then per limit its bucket
+ * count and per bucket max, interval. KEYS: the bucket keys in the same order. Returns {0, 0}
+ * when admitted, else {limit (1-based), wait ms}. With the server's time every process measures
+ * windows on one clock, whatever the skew between their hosts.
  */
 const CONSUME = `
-local now = tonumber(ARGV[1])
-local member = ARGV[2]
-local limits = tonumber(ARGV[3])
-local a = 4
+local now
+if ARGV[1] == '' then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000) + tonumber(ARGV[2])
+else
+  now = tonumber(ARGV[1])
+end
+local member = now .. ':' .. ARGV[3]
+local limits = tonumber(ARGV[4])
+local a = 5
 local k = 1
 for i = 1, limits do
   local n = tonumber(ARGV[a])
@@ -48,9 +56,11 @@ return {0, 0}
 type ConsumeCommand = (keyCount: number, ...args: (string | number)[]) => Promise<[number, number]>;
 
 export class RedisRateLimiter extends RateLimiter {
+  /** `serverTime`: measure on Redis's clock (production); else on the `now` given (tests that pin instants). */
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly serverTime = true,
   ) {
     super();
     if (!(redis as unknown as { otpgateConsume?: ConsumeCommand }).otpgateConsume) {
@@ -58,9 +68,9 @@ export class RedisRateLimiter extends RateLimiter {
     }
   }
 
-  async consume(limits: LimitCheck[], now: number): Promise<LimitBlock | null> {
+  async consume(limits: LimitCheck[], now: number, offset = 0): Promise<LimitBlock | null> {
     const keys: string[] = [];
-    const args: (string | number)[] = [now, `${now}:${randomBytesPooled(8).toString('hex')}`, limits.length];
+    const args: (string | number)[] = [this.serverTime ? '' : now, offset, randomBytesPooled(8).toString('hex'), limits.length];
     for (const limit of limits) {
       args.push(limit.buckets.length);
       limit.buckets.forEach((bucket, i) => {
