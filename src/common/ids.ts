@@ -7,6 +7,13 @@ export function newSid(prefix: SidPrefix): string {
   return prefix + randomBytesPooled(16).toString('hex');
 }
 
+/** The form of a sid, as ids are made (lower-case hex): anything else is never looked up. */
+export function sidPattern(prefix: SidPrefix): RegExp {
+  return new RegExp(`^${prefix}[0-9a-f]{32}$`);
+}
+
+const PATTERNS = { AC: sidPattern('AC'), LM: sidPattern('LM'), OTP: sidPattern('OTP') };
+
 export function isSid(prefix: SidPrefix, value: unknown): value is string {
-  return typeof value === 'string' && value.length === prefix.length + 32 && value.startsWith(prefix) && /^[0-9a-f]{32}$/i.test(value.slice(prefix.length));
+  return typeof value === 'string' && PATTERNS[prefix].test(value);
 }

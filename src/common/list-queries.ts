@@ -1,13 +1,13 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString } from 'class-validator';
 import { PagingQuery } from './paging';
-import { ToBoolean } from './validation';
+import { IsSid, ToBoolean } from './validation';
 
 /** A paged list of one account's records (the caller or one of its sub-accounts), or of its whole subtree. */
 export class ScopedListQuery extends PagingQuery {
   @ApiPropertyOptional({ description: 'Records of this account (the caller or one of its sub-accounts); default: the caller.' })
   @IsOptional()
-  @IsString()
+  @IsSid('AC')
   accountSid?: string;
 
   @ApiPropertyOptional({ description: "Include the sub-accounts' records." })

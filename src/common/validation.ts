@@ -1,6 +1,7 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { Transform } from 'class-transformer';
-import { ValidateBy } from 'class-validator';
+import { Matches, ValidateBy } from 'class-validator';
+import { SidPrefix, sidPattern } from './ids';
 import { AppError } from './errors/app-error';
 
 const MISSING_CONSTRAINTS = new Set(['isDefined', 'isNotEmpty']);
@@ -70,3 +71,6 @@ export function ParsedWith<T>(parse: (value: unknown, input: Record<string, unkn
     check(target, key);
   };
 }
+
+/** A sid field: refused (481) unless it has the form of one, before anything looks it up. */
+export const IsSid = (prefix: SidPrefix): PropertyDecorator => Matches(sidPattern(prefix), { message: `must be ${prefix} followed by 32 lower-case hex digits` });

@@ -31,6 +31,10 @@ export class AppConfig {
   readonly appSecrets: string[];
   readonly bootstrapAccountSid?: string;
   readonly bootstrapAuthToken?: string;
+  /** The root account's email when it is created. */
+  readonly bootstrapAccountEmail?: string;
+  /** Set the existing root's token to BOOTSTRAP_AUTH_TOKEN at start (to re-issue a lost one); otherwise the stored token wins. */
+  readonly bootstrapResetToken: boolean;
   readonly logLevel: string;
   /**
    * How long accounts (token, status) and limit definitions read on the hot path are trusted
@@ -43,10 +47,16 @@ export class AppConfig {
   readonly email: { provider: EmailProviderName; smtpUrl?: string };
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken?: string;
+  /** When set, /metrics is served on this port only (not on PORT), without a token. */
+  readonly metricsPort?: number;
   /** Origins allowed by CORS; none (CORS off) by default. */
   readonly corsOrigins: string[];
   /** A request still running after this answers 503 (a hung database or Redis). */
   readonly requestTimeoutMs: number;
+  /** Failed Basic authentications allowed per minute, per client address and per account sid, before 429. */
+  readonly authFailures: { perAddress: number; perSid: number };
+  /** Express's `trust proxy`: which proxies' X-Forwarded-For names the client address (unset: none). */
+  readonly trustProxy?: string;
 
   constructor(env: NodeJS.ProcessEnv) {
     this.port = int(env, 'PORT', 3000, 0, 65535);
@@ -75,6 +85,12 @@ export class AppConfig {
     if (this.bootstrapAuthToken && this.bootstrapAuthToken.length < 16) {
       throw new ConfigError('BOOTSTRAP_AUTH_TOKEN must be at least 16 characters');
     }
+    this.bootstrapAccountEmail = env.BOOTSTRAP_ACCOUNT_EMAIL || undefined;
+    if (this.bootstrapAccountEmail && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(this.bootstrapAccountEmail)) {
+      throw new ConfigError('BOOTSTRAP_ACCOUNT_EMAIL must be an email address');
+    }
+    this.bootstrapResetToken = oneOf(env, 'BOOTSTRAP_RESET_TOKEN', ['true', 'false'] as const, 'false') === 'true';
+    if (this.bootstrapResetToken && !this.bootstrapAuthToken) throw new ConfigError('BOOTSTRAP_RESET_TOKEN needs BOOTSTRAP_ACCOUNT_SID and BOOTSTRAP_AUTH_TOKEN');
     if (this.bootstrapAuthToken?.includes(':')) {
       // Many Basic clients (passport-http among them) cut the password at a second colon.
       throw new ConfigError('BOOTSTRAP_AUTH_TOKEN must not contain ":"');
@@ -101,10 +117,21 @@ export class AppConfig {
       this.voice.authToken = required(env.VOICE_AUTH_TOKEN, 'VOICE_AUTH_TOKEN');
     }
     this.metricsToken = env.METRICS_TOKEN || undefined;
+    this.metricsPort = env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined;
     this.corsOrigins = (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean);
     this.requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 300_000);
+    this.authFailures = { perAddress: int(env, 'AUTH_FAILURES_PER_ADDRESS', 60, 1, 1_000_000), perSid: int(env, 'AUTH_FAILURES_PER_SID', 30, 1, 1_000_000) };
+    this.trustProxy = env.TRUST_PROXY || undefined;
     this.email = { provider: oneOf(env, 'EMAIL_PROVIDER', ['console', 'smtp'] as const, 'console') };
     if (this.email.provider === 'smtp') this.email.smtpUrl = required(url(env, 'SMTP_URL', ['smtp:', 'smtps:']), 'SMTP_URL');
+  }
+
+  /**
+   * /metrics on the main port shows traffic and failure counts: in production (MySQL) it needs
+   * METRICS_TOKEN unless it has a port of its own; the embedded default serves it openly.
+   */
+  get metricsNeedToken(): boolean {
+    return Boolean(this.metricsToken) || this.database.type === 'mysql';
   }
 
   get runsApi(): boolean {

@@ -21,6 +21,8 @@ export interface TestAppOptions {
   driver?: Driver;
   /** Reuse a database (to restart the app on it); it is then not dropped on close. */
   database?: TestDatabase;
+  /** The root account's credentials (BOOTSTRAP_*); random by default. */
+  root?: Credentials;
 }
 
 /**
@@ -41,7 +43,7 @@ export class TestApp {
   static async start(options: TestAppOptions = {}): Promise<TestApp> {
     const driver = options.driver ?? currentDriver();
     const database = options.database ?? (await createTestDatabase(driver));
-    const root = { sid: `AC${randomBytes(16).toString('hex')}`, token: randomBytes(16).toString('hex') };
+    const root = options.root ?? { sid: `AC${randomBytes(16).toString('hex')}`, token: randomBytes(16).toString('hex') };
     const env = {
       APP_SECRET: 'test-secret-0123456789abcdef0123456789abcdef',
       BOOTSTRAP_ACCOUNT_SID: root.sid,

@@ -20,7 +20,7 @@ export class AccountsController {
   @ApiDataResponse(IssuedAccountDto)
   @ApiErrors('MISSING_PARAMETER', 'INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
   async create(@Caller() caller: Account, @Body() body: CreateAccountDto): Promise<Ok<IssuedAccountDto>> {
-    return ok(issued(await this.accounts.create(caller, body)));
+    return ok(await this.issued(await this.accounts.create(caller, body)));
   }
 
   @Get()
@@ -30,7 +30,8 @@ export class AccountsController {
   async list(@Caller() caller: Account, @Query() query: ListAccountsQuery): Promise<Ok<Page<AccountDto>>> {
     const window = pageWindow(query);
     const [accounts, total] = await this.accounts.list(caller, query.recursive ?? false, window);
-    return ok(toPage('/accounts', { recursive: query.recursive }, window, total, accounts.map(AccountDto.from)));
+    const shown = await Promise.all(accounts.map((account) => this.accounts.shown(account)));
+    return ok(toPage('/accounts', { recursive: query.recursive }, window, total, shown.map(AccountDto.from)));
   }
 
   @Get(':sid')
@@ -38,7 +39,7 @@ export class AccountsController {
   @ApiDataResponse(AccountDto)
   @ApiErrors('ACCOUNT_NOT_FOUND')
   async get(@Caller() caller: Account, @Param('sid') sid: string): Promise<Ok<AccountDto>> {
-    return ok(AccountDto.from(await this.accounts.getInTree(caller, sid)));
+    return ok(AccountDto.from(await this.accounts.shown(await this.accounts.getInTree(caller, sid))));
   }
 
   @Put(':sid')
@@ -46,7 +47,7 @@ export class AccountsController {
   @ApiDataResponse(AccountDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_NOT_FOUND')
   async update(@Caller() caller: Account, @Param('sid') sid: string, @Body() body: UpdateAccountDto): Promise<Ok<AccountDto>> {
-    return ok(AccountDto.from(await this.accounts.update(caller, sid, body)));
+    return ok(AccountDto.from(await this.accounts.shown(await this.accounts.update(caller, sid, body))));
   }
 
   @Post(':sid/token')
@@ -55,10 +56,10 @@ export class AccountsController {
   @ApiDataResponse(IssuedAccountDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_NOT_FOUND')
   async rotateToken(@Caller() caller: Account, @Param('sid') sid: string): Promise<Ok<IssuedAccountDto>> {
-    return ok(issued(await this.accounts.rotateToken(caller, sid)));
+    return ok(await this.issued(await this.accounts.rotateToken(caller, sid)));
   }
-}
 
-function issued({ account, authToken }: IssuedAccount): IssuedAccountDto {
-  return { ...AccountDto.from(account), authToken };
+  private async issued({ account, authToken }: IssuedAccount): Promise<IssuedAccountDto> {
+    return { ...AccountDto.from(await this.accounts.shown(account)), authToken };
+  }
 }

@@ -5,9 +5,10 @@ import { Repository } from 'typeorm';
 import { AppConfig, ConfigError } from '../../config/app-config';
 import { Clock } from '../../common/clock';
 import { AppError } from '../../common/errors/app-error';
-import { newSid } from '../../common/ids';
+import { isSid, newSid } from '../../common/ids';
 import { PageWindow } from '../../common/paging';
-import { TtlCache } from '../../common/ttl-cache';
+import { ReadThroughCache } from '../../common/read-through-cache';
+import { Invalidations } from '../../infra/redis/invalidations';
 import { Secrets } from '../../infra/secrets/secrets';
 import { Account, AccountStatus } from './account.entity';
 
@@ -22,31 +23,40 @@ export interface IssuedAccount {
 @Injectable()
 export class AccountsService implements OnApplicationBootstrap {
   private readonly logger = new Logger(AccountsService.name);
-  /** Accounts read for authentication and scope checks (see AppConfig.cacheTtlMs). */
-  private readonly cache: TtlCache<Account | null>;
+  /** Accounts read for authentication and scope checks (see AppConfig.cacheTtlMs); never a miss. */
+  private readonly cache: ReadThroughCache<Account>;
 
   constructor(
     @InjectRepository(Account) private readonly accounts: Repository<Account>,
     private readonly config: AppConfig,
     private readonly secrets: Secrets,
     private readonly clock: Clock,
+    private readonly invalidations: Invalidations,
   ) {
-    this.cache = new TtlCache(config.cacheTtlMs);
+    // An account row is under 1.5 kB: 10,000 of them stay under 15 MB.
+    this.cache = new ReadThroughCache({ ttlMs: config.cacheTtlMs, maxEntries: 10_000, maxSize: 16 * 1024 * 1024, sizeOf: (account) => 200 + account.path.length + account.friendlyName.length + (account.email?.length ?? 0) });
+    invalidations.subscribe('accounts', (sid) => this.cache.delete(sid));
   }
 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.runsApi) await this.ensureRoot();
   }
 
-  /** SPEC §3: the root account comes from BOOTSTRAP_* or, on an empty embedded database, is generated once. */
+  /**
+   * SPEC §3: the root account comes from BOOTSTRAP_* or, on an empty embedded database, is
+   * generated once. The bootstrap token only seeds: once the root exists its stored token wins
+   * (it may have been rotated), unless BOOTSTRAP_RESET_TOKEN asks for it to be set again.
+   */
   async ensureRoot(): Promise<void> {
     const { bootstrapAccountSid: sid, bootstrapAuthToken: token } = this.config;
     if (sid && token) {
       const existing = await this.accounts.findOneBy({ sid });
       if (!existing) {
-        await this.insertIgnoringDuplicate(this.newAccount(sid, null, '', 'root', null, token));
-      } else if (!Secrets.sameHash(existing.tokenHash, this.secrets.hashToken(token))) {
+        await this.insertIgnoringDuplicate(this.newAccount(sid, null, '', 'root', this.config.bootstrapAccountEmail ?? null, token));
+      } else if (this.config.bootstrapResetToken && this.secrets.tokenMatches(token, existing.tokenHash) !== 'current') {
         await this.accounts.update({ sid }, { tokenHash: this.secrets.hashToken(token), dateUpdated: this.clock.now() });
+        this.changed(sid);
+        this.logger.warn(`auth token of account ${sid} reset from BOOTSTRAP_AUTH_TOKEN (BOOTSTRAP_RESET_TOKEN is set; unset it now)`);
       }
       return;
     }
@@ -54,36 +64,40 @@ export class AccountsService implements OnApplicationBootstrap {
     if (this.config.database.type !== 'sqlite') {
       throw new ConfigError('BOOTSTRAP_ACCOUNT_SID and BOOTSTRAP_AUTH_TOKEN are required to create the first account on MySQL');
     }
-    const issued = this.newIssued(null, '', 'root', null);
+    const issued = this.newIssued(null, '', 'root', this.config.bootstrapAccountEmail ?? null);
     await this.accounts.insert(issued.account);
     // Printed once, on purpose: this is how the operator of the embedded default learns the credentials.
     this.logger.warn(`created root account ${issued.account.sid} with auth token ${issued.authToken} (shown once; set BOOTSTRAP_* to choose them)`);
   }
 
   /**
-   * The active account these credentials belong to, or null. A token that matches only under an
-   * older APP_SECRET is re-hashed under the newest (SPEC §10.6), so that secret can be dropped later.
+   * The account these credentials belong to when it and every account above it are active, or
+   * null. A token that matches only under an older APP_SECRET is re-hashed under the newest
+   * (SPEC §10.6), so that secret can be dropped later.
    */
   async authenticate(sid: string, token: string): Promise<Account | null> {
     const account = await this.find(sid);
-    if (!account || account.status !== 'active') return null;
+    if (!account) return null;
     const match = this.secrets.tokenMatches(token, account.tokenHash);
+    if (!match || (await this.statusOf(account)) !== 'active') return null;
     if (match === 'older') {
-      const tokenHash = this.secrets.hashToken(token);
-      await this.accounts.update({ sid, tokenHash: account.tokenHash }, { tokenHash });
-      this.cache.delete(sid);
+      await this.accounts.update({ sid, tokenHash: account.tokenHash }, { tokenHash: this.secrets.hashToken(token) });
+      this.changed(sid);
     }
-    return match ? account : null;
+    return account;
   }
 
   /**
    * The account a request acts for: the caller, or `accountSid` when it is the caller or one of
-   * its descendants at any depth. Anything else (a parent, a sibling, an unknown sid) is 482.
+   * its descendants at any depth. Anything else (a parent, a sibling, an unknown sid) is 482; an
+   * account that is not active (itself or through an ancestor) is not acted for by anyone.
    */
   async actingAccount(caller: Account, accountSid?: string): Promise<Account> {
     if (!accountSid) return caller;
     const account = await this.findInTree(caller, accountSid);
     if (!account) throw new AppError('ACCOUNT_OUT_OF_SCOPE', { sid: accountSid });
+    const status = await this.statusOf(account);
+    if (status !== 'active') throw AppError.invalid('accountSid', `account ${account.sid} is ${status}`);
     return account;
   }
 
@@ -101,9 +115,28 @@ export class AccountsService implements OnApplicationBootstrap {
     return account && isInTree(caller, account) ? account : null;
   }
 
+  /**
+   * The status that applies: an account's own, unless an account above it is closed or
+   * suspended (SPEC §3: a status change applies to the whole subtree). Each account keeps its
+   * own, so re-activating a parent leaves a child that was suspended on its own suspended.
+   */
+  async statusOf(account: Account): Promise<AccountStatus> {
+    let status = account.status;
+    for (const sid of ancestorsOf(account)) {
+      const ancestor = await this.find(sid);
+      if (!ancestor || ancestor.status === 'closed') return 'closed';
+      if (ancestor.status === 'suspended') status = status === 'closed' ? status : 'suspended';
+    }
+    return status;
+  }
+
+  /** The account as the API shows it: with the status that applies to it. */
+  async shown(account: Account): Promise<Account> {
+    return { ...account, status: await this.statusOf(account) };
+  }
+
   async create(caller: Account, input: { friendlyName: string; email?: string; accountSid?: string }): Promise<IssuedAccount> {
     const parent = await this.actingAccount(caller, input.accountSid);
-    if (parent.status !== 'active') throw AppError.invalid('accountSid', `account ${parent.sid} is ${parent.status}`);
     if (depth(parent) >= MAX_DEPTH) throw AppError.invalid('accountSid', `sub-accounts are limited to ${MAX_DEPTH} levels`);
     const issued = this.newIssued(parent.sid, parent.path, input.friendlyName, input.email ?? null);
     await this.accounts.insert(issued.account);
@@ -118,38 +151,34 @@ export class AccountsService implements OnApplicationBootstrap {
   }
 
   /**
-   * A status change applies to the whole subtree (closed accounts stay closed); a closed account
-   * cannot change again, and an account cannot change its own status (it would lock itself out).
+   * Renames, or changes the account's own status; its subtree follows through `statusOf`. A closed
+   * account (itself or through an ancestor) cannot change again, and an account cannot change its
+   * own status (it would lock itself out).
    */
   async update(caller: Account, sid: string, input: { friendlyName?: string; status?: AccountStatus }): Promise<Account> {
     const account = await this.getInTree(caller, sid);
-    if (account.status === 'closed') throw AppError.invalid('sid', 'a closed account cannot change');
+    if ((await this.statusOf(account)) === 'closed') throw AppError.invalid('sid', 'a closed account cannot change');
     // null counts as absent, like undefined (a JSON client may send either for "no change").
     const status = input.status ?? undefined;
     if (status !== undefined && status !== account.status && account.sid === caller.sid) {
       throw AppError.invalid('status', 'an account cannot change its own status');
     }
-    const now = this.clock.now();
-    // Two idempotent writes: repeating the request finishes a change interrupted between them.
-    if (input.friendlyName != null) await this.accounts.update({ sid }, { friendlyName: input.friendlyName, dateUpdated: now });
-    if (status !== undefined && status !== account.status) {
-      await this.accounts
-        .createQueryBuilder()
-        .update(Account)
-        .set({ status, dateUpdated: now })
-        .where('path LIKE :prefix AND status <> :closed', { prefix: `${account.path}%`, closed: 'closed' })
-        .execute();
+    const changes: Partial<Account> = {};
+    if (input.friendlyName != null) changes.friendlyName = input.friendlyName;
+    if (status !== undefined) changes.status = status;
+    if (Object.keys(changes).length) {
+      await this.accounts.update({ sid }, { ...changes, dateUpdated: this.clock.now() });
+      this.changed(sid);
     }
-    this.cache.clear();
     return this.accounts.findOneByOrFail({ sid });
   }
 
   async rotateToken(caller: Account, sid: string): Promise<IssuedAccount> {
     const account = await this.getInTree(caller, sid);
-    if (account.status === 'closed') throw AppError.invalid('sid', 'a closed account cannot change');
+    if ((await this.statusOf(account)) === 'closed') throw AppError.invalid('sid', 'a closed account cannot change');
     const authToken = newToken();
     await this.accounts.update({ sid }, { tokenHash: this.secrets.hashToken(authToken), dateUpdated: this.clock.now() });
-    this.cache.delete(sid);
+    this.changed(sid);
     return { account: await this.accounts.findOneByOrFail({ sid }), authToken };
   }
 
@@ -160,8 +189,16 @@ export class AccountsService implements OnApplicationBootstrap {
     return result;
   }
 
+  /** By sid, through the cache; anything that is not an account sid is never looked up. */
   private find(sid: string): Promise<Account | null> {
+    if (!isSid('AC', sid)) return Promise.resolve(null);
     return this.cache.get(sid, () => this.accounts.findOneBy({ sid }));
+  }
+
+  /** Drops the account from this process's cache and tells the others. */
+  private changed(sid: string): void {
+    this.cache.delete(sid);
+    this.invalidations.publish('accounts', sid);
   }
 
   private newIssued(parentSid: string | null, parentPath: string, friendlyName: string, email: string | null): IssuedAccount {
@@ -196,6 +233,11 @@ export class AccountsService implements OnApplicationBootstrap {
 
 export function isInTree(ancestor: Account, account: Account): boolean {
   return account.path.startsWith(ancestor.path);
+}
+
+/** The sids above an account, from the root down. */
+function ancestorsOf(account: Account): string[] {
+  return account.path.split('/').filter(Boolean).slice(0, -1);
 }
 
 function depth(account: Account): number {

@@ -4,12 +4,13 @@ import { Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { normalizeLimitKey } from '../../common/destination';
 import { AppError } from '../../common/errors/app-error';
-import { newSid } from '../../common/ids';
+import { isSid, newSid } from '../../common/ids';
 import { PageWindow, parseSort } from '../../common/paging';
 import { parseTimeRange } from '../../common/time';
-import { TtlCache } from '../../common/ttl-cache';
+import { ReadThroughCache } from '../../common/read-through-cache';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../infra/metrics/metrics.service';
+import { Invalidations } from '../../infra/redis/invalidations';
 import { Account } from '../accounts/account.entity';
 import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
@@ -28,8 +29,8 @@ interface Definition {
 
 @Injectable()
 export class LimitsService {
-  /** Limit definitions by (account, name), read on every send with named limits. */
-  private readonly definitions: TtlCache<Definition | null>;
+  /** Limit definitions by (account, name), read on every send with named limits; never a miss. */
+  private readonly definitions: ReadThroughCache<Definition>;
 
   constructor(
     @InjectRepository(Limit) private readonly limits: Repository<Limit>,
@@ -37,9 +38,11 @@ export class LimitsService {
     private readonly limiter: RateLimiter,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly invalidations: Invalidations,
     config: AppConfig,
   ) {
-    this.definitions = new TtlCache(config.cacheTtlMs);
+    this.definitions = new ReadThroughCache({ ttlMs: config.cacheTtlMs, maxEntries: 10_000, maxSize: 4 * 1024 * 1024, sizeOf: () => 200 });
+    invalidations.subscribe('limits', (key) => this.definitions.delete(key));
   }
 
   async create(caller: Account, input: CreateLimitDto): Promise<Limit> {
@@ -70,7 +73,7 @@ export class LimitsService {
 
   /** A limit of the caller or of one of its sub-accounts; anything else does not exist (493). */
   async get(caller: Account, sid: string): Promise<Limit> {
-    const limit = await this.limits.findOneBy({ sid });
+    const limit = isSid('LM', sid) ? await this.limits.findOneBy({ sid }) : null;
     if (!limit || !(await this.accounts.findInTree(caller, limit.accountSid))) throw new AppError('LIMIT_NOT_FOUND');
     return limit;
   }
@@ -164,6 +167,7 @@ export class LimitsService {
 
   private forget(accountSid: string, name: string): void {
     this.definitions.delete(cacheKey(accountSid, name));
+    this.invalidations.publish('limits', cacheKey(accountSid, name));
   }
 }
 

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { AppError } from '../../common/errors/app-error';
+import { isSid } from '../../common/ids';
 import { PageWindow, parseSort } from '../../common/paging';
 import { parseTimeRange } from '../../common/time';
 import { Account } from '../accounts/account.entity';
@@ -44,7 +45,7 @@ export class SessionsService {
 
   /** One session of the caller or of one of its sub-accounts; anything else does not exist (470). */
   async get(caller: Account, requestId: string): Promise<SessionDto> {
-    const otp = await this.otps.findOneBy({ requestId });
+    const otp = isSid('OTP', requestId) ? await this.otps.findOneBy({ requestId }) : null;
     if (!otp || !(await this.accounts.findInTree(caller, otp.accountSid))) throw new AppError('OTP_NOT_FOUND');
     return SessionDto.from(otp, this.clock.now());
   }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PagingQuery } from '../../../common/paging';
 import { formatTime } from '../../../common/time';
-import { ToBoolean, Trim } from '../../../common/validation';
+import { IsSid, ToBoolean, Trim } from '../../../common/validation';
 import { Account, ACCOUNT_STATUSES, AccountStatus } from '../account.entity';
 
 export class CreateAccountDto {
@@ -22,7 +22,7 @@ export class CreateAccountDto {
 
   @ApiPropertyOptional({ description: 'Create the account under this sub-account instead of the caller.' })
   @IsOptional()
-  @IsString()
+  @IsSid('AC')
   accountSid?: string;
 }
 

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
-import { ParsedWith, Trim } from '../../../common/validation';
+import { IsSid, ParsedWith, Trim } from '../../../common/validation';
 import { Buckets, readBuckets } from '../buckets';
 import { Limit } from '../limit.entity';
 
@@ -42,7 +42,7 @@ export class CreateLimitDto {
 
   @ApiPropertyOptional({ description: 'Sub-account the limit is created for (default: the caller).' })
   @IsOptional()
-  @IsString()
+  @IsSid('AC')
   accountSid?: string;
 }
 

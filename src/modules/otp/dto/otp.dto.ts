@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Expose, Transform } from 'class-transformer';
 import { Contains, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
-import { ParsedWith, ToInt, Trim } from '../../../common/validation';
+import { IsSid, ParsedWith, ToInt, Trim } from '../../../common/validation';
 import { Channel, CHANNELS } from '../../channels/channel';
 import { destination, limitsMap, sender, verifiedDestination } from '../send-input';
 
@@ -57,7 +57,7 @@ export class SendOtpDto {
 
   @ApiPropertyOptional({ description: 'Send on behalf of this sub-account.' })
   @IsOptional()
-  @IsString()
+  @IsSid('AC')
   accountSid?: string;
 
   @ApiPropertyOptional({ maxLength: 255, description: 'Required for the email channel.' })
@@ -149,7 +149,7 @@ export class VerifyOtpDto {
 
   @ApiPropertyOptional({ description: 'The account the OTP was sent for.' })
   @IsOptional()
-  @IsString()
+  @IsSid('AC')
   accountSid?: string;
 
   @ApiProperty({ example: '123456' })
@@ -171,6 +171,6 @@ export class CancelOtpDto {
 
   @ApiPropertyOptional({ description: 'The account the OTP was sent for.' })
   @IsOptional()
-  @IsString()
+  @IsSid('AC')
   accountSid?: string;
 }
