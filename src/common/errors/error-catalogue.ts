@@ -17,6 +17,7 @@ export const ERROR_CATALOGUE = {
   OTP_CANCELED: { code: 473, status: 410, message: 'OTP has been canceled' },
   OTP_INVALID_CODE: { code: 474, status: 401, message: 'Invalid OTP Code' },
   OTP_LOCKED: { code: 475, status: 429, message: 'Too many failed verification attempts' },
+  AUTH_THROTTLED: { code: 429, status: 429, message: 'Too many failed authentication attempts' },
   MISSING_PARAMETER: { code: 480, status: 400, message: 'Missing required parameter: {name}' },
   INVALID_PARAMETER: { code: 481, status: 400, message: 'Invalid parameter {name}: {why}' },
   ACCOUNT_OUT_OF_SCOPE: { code: 482, status: 403, message: 'Account {sid} is not this account or one of its sub-accounts' },

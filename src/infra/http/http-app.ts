@@ -33,6 +33,8 @@ export function configureHttpApp(nestApp: INestApplication): void {
   // No ETag: answers are never cached, and hashing every body costs CPU per request.
   app.disable('etag');
   app.set('query parser', (query: string) => parse(query));
+  // Behind a load balancer, the client's address (for throttling failed logins) is what it forwarded.
+  if (config.trustProxy) app.set('trust proxy', trustProxyValue(config.trustProxy));
   // Swagger UI needs inline scripts and styles on /docs; every other answer is JSON.
   app.use(tagRequest, helmet({ contentSecurityPolicy: false }), refuseUndecodablePath);
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'] });
@@ -43,6 +45,12 @@ export function configureHttpApp(nestApp: INestApplication): void {
   if (config.redisUrl) mountQueueDashboard(app);
   const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, () => document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
+}
+
+/** `TRUST_PROXY`: a hop count, `true`, or Express's names and CIDRs (`loopback`, `10.0.0.0/8,...`). */
+function trustProxyValue(value: string): boolean | number | string {
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 /** A path that does not percent-decode (`%E0%A4%A`) is refused before routing, in the envelope. */

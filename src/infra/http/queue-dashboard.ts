@@ -6,7 +6,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../../common/errors/app-error';
-import { BasicAuthenticator } from '../../modules/accounts/basic-authenticator';
+import { AuthGate } from '../../modules/accounts/auth-gate';
 import { CHANNELS } from '../../modules/channels/channel';
 
 export const DASHBOARD_ROUTE = '/admin/queues';
@@ -18,16 +18,12 @@ export const DASHBOARD_ROUTE = '/admin/queues';
 export function mountQueueDashboard(app: INestApplication): void {
   const board = new ExpressAdapter().setBasePath(DASHBOARD_ROUTE);
   createBullBoard({ queues: CHANNELS.map((name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name)))), serverAdapter: board });
-  app.use(DASHBOARD_ROUTE, rootOnly(app.get(BasicAuthenticator)), board.getRouter() as RequestHandler);
+  app.use(DASHBOARD_ROUTE, rootOnly(app.get(AuthGate)), board.getRouter() as RequestHandler);
 }
 
-function rootOnly(authenticator: BasicAuthenticator): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    authenticator.authenticate(req).then((account) => {
-      if (account?.parentSid === null) return next();
-      const refusal = new AppError('AUTH_FAILED');
-      res.setHeader('WWW-Authenticate', 'Basic realm="otpgate"');
-      res.status(refusal.status).json(refusal.envelope);
-    }, next);
+/** Refusals go to the app's error filter, which answers them in the envelope (401 with its challenge). */
+function rootOnly(gate: AuthGate): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    gate.admit(req).then((account) => next(account.parentSid === null ? undefined : new AppError('AUTH_FAILED')), next);
   };
 }

@@ -31,10 +31,22 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly deliveriesPostponed = new Counter({
+    name: 'otpgate_deliveries_postponed_total',
+    help: 'Deliveries put off because their records could not be read or written (database or Redis down); they run again without using an attempt',
+    registers: [this.registry],
+  });
+
   readonly limiterBlocks = new Counter({
     name: 'otpgate_limiter_blocks_total',
     help: 'Sends blocked by a limit, by code (453 default limit, 454 named limit)',
     labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly authFailures = new Counter({
+    name: 'otpgate_auth_failures_total',
+    help: 'Requests refused for wrong Basic credentials (missing ones not counted)',
     registers: [this.registry],
   });
 

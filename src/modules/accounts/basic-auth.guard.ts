@@ -1,22 +1,19 @@
 import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import { ApiBasicAuth } from '@nestjs/swagger';
 import type { IncomingMessage } from 'node:http';
-import { AppError } from '../../common/errors/app-error';
 import { Account } from './account.entity';
-import { BasicAuthenticator } from './basic-authenticator';
+import { AuthGate } from './auth-gate';
 
 type AuthenticatedRequest = IncomingMessage & { user?: Account };
 
 /** Admits a request with the credentials of an active account, which becomes the `Caller`. */
 @Injectable()
 export class BasicAuthGuard implements CanActivate {
-  constructor(private readonly authenticator: BasicAuthenticator) {}
+  constructor(private readonly gate: AuthGate) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const account = await this.authenticator.authenticate(request);
-    if (!account) throw new AppError('AUTH_FAILED');
-    request.user = account;
+    request.user = await this.gate.admit(request);
     return true;
   }
 }

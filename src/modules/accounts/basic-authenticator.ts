@@ -13,6 +13,12 @@ interface StrategyRun {
 
 export type BasicVerify = (sid: string, token: string) => Promise<Account | null>;
 
+/** The account of the credentials, or null; `sid` is the user id they named, when they were well-formed. */
+export interface BasicResult {
+  account: Account | null;
+  sid?: string;
+}
+
 /**
  * HTTP Basic `accountSid:authToken` (SPEC §1) through one passport-http BasicStrategy, created
  * once. Each request runs it as passport's own middleware does (a per-request `Object.create`
@@ -21,9 +27,11 @@ export type BasicVerify = (sid: string, token: string) => Promise<Account | null
  */
 export class BasicAuthenticator {
   private readonly strategy: BasicStrategy;
+  private readonly sids = new WeakMap<object, string>();
 
   constructor(verify: BasicVerify) {
     this.strategy = new BasicStrategy({ realm: 'otpgate', passReqToCallback: true }, (req, sid, _password, done) => {
+      this.sids.set(req, sid);
       // passport-http accepted the header with the same split; its scheme test is unanchored
       // (`/Basic/i`) and it cuts the password at a second `:`. RFC 7617: the scheme is `Basic`,
       // and the password is everything after the first `:`.
@@ -35,13 +43,14 @@ export class BasicAuthenticator {
   }
 
   /** The account of the request's credentials, or null; rejects only when the lookup fails. */
-  authenticate(req: IncomingMessage): Promise<Account | null> {
+  authenticate(req: IncomingMessage): Promise<BasicResult> {
     return new Promise((resolve, reject) => {
       const run = Object.create(this.strategy) as BasicStrategy & StrategyRun;
-      run.success = (user) => resolve(user as Account);
-      run.fail = () => resolve(null);
-      run.pass = () => resolve(null);
-      run.redirect = () => resolve(null);
+      const failed = (): void => resolve({ account: null, sid: this.sids.get(req) });
+      run.success = (user) => resolve({ account: user as Account, sid: this.sids.get(req) });
+      run.fail = failed;
+      run.pass = failed;
+      run.redirect = failed;
       run.error = (error) => reject(asError(error));
       try {
         run.authenticate(req as Parameters<BasicStrategy['authenticate']>[0]);
