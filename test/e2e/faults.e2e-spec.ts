@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
 import { createTestDatabase, currentDriver, MYSQL, TestDatabase } from '../support/databases';
 import { freePort } from '../support/ports';
@@ -9,7 +10,7 @@ import { OtpgateProcess } from '../support/process';
 import { SmtpSink } from '../support/smtp-sink';
 import { TestSmsc } from '../support/smsc';
 import { TcpProxy } from '../support/tcp-proxy';
-import { TestApp } from '../support/test-app';
+import { createSubAccount, TestApp } from '../support/test-app';
 import { until } from '../support/wait';
 
 const mysqlOnly = currentDriver() === 'mysql' ? describe : describe.skip;
@@ -21,6 +22,31 @@ const processEnv = (credentials: { sid: string; token: string }) => ({
   BOOTSTRAP_ACCOUNT_SID: credentials.sid,
   BOOTSTRAP_AUTH_TOKEN: credentials.token,
 });
+const throughProxy = (database: TestDatabase, proxy: TcpProxy): string => database.env.DATABASE_URL.replace(MYSQL, `mysql://root@127.0.0.1:${proxy.port}`);
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An api process on the database itself and a worker process whose database connections go through a proxy the test cuts. */
+async function apiAndCutWorker(extra: Record<string, string>): Promise<{ url: string; credentials: { sid: string; token: string }; proxy: TcpProxy; database: TestDatabase; stop(): Promise<void> }> {
+  const database = await createTestDatabase('mysql');
+  const proxy = await TcpProxy.start(3306);
+  const credentials = root();
+  const port = await freePort();
+  const env = { ...database.env, ...processEnv(credentials), DELIVERY_BACKOFF_MS: '100', ...extra };
+  const api = OtpgateProcess.spawn({ ...env, ROLE: 'api', PORT: String(port) });
+  const worker = OtpgateProcess.spawn({ ...env, ROLE: 'worker', DATABASE_URL: throughProxy(database, proxy) });
+  await Promise.all([api.waitFor(/otpgate listening on port/), worker.waitFor(/otpgate worker started/)]);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    credentials,
+    proxy,
+    database,
+    stop: async () => {
+      await Promise.all([api.stop(), worker.stop()]);
+      await proxy.close();
+      await database.drop();
+    },
+  };
+}
 
 /** Faults from outside: outages of MariaDB and Redis, killed processes. Nothing accepted may be lost. */
 describe('faults', () => {
@@ -83,6 +109,148 @@ describe('faults', () => {
       const sessions = (await app.http(app.root).get('/2fa/search?to=%2B12055550650').expect(200)).body.data;
       expect(sessions.total).toBe(1);
       expect(sessions.result[0]).toMatchObject({ requestID: first, status: 'pending' });
+    });
+  });
+
+  mysqlOnly("the worker's database cut for longer than all its retries take", () => {
+    it('delays the deliveries and drops none: every accepted OTP is delivered, once, when the database is back', async () => {
+      const smsc = await TestSmsc.start();
+      // No sweep during the test: the jobs themselves must survive the outage.
+      const setup = await apiAndCutWorker({ SMS_PROVIDER: 'smpp', SMPP_URL: smsc.url, SWEEP_INTERVAL_MS: '600000' });
+      try {
+        await setup.proxy.cut();
+        const numbers = Array.from({ length: 30 }, (_, i) => `1205555${String(900 + i).padStart(4, '0')}`);
+        for (const to of numbers) {
+          await request(setup.url).post('/2fa/send').auth(setup.credentials.sid, setup.credentials.token).send({ service: '2FA', from: 'OTPGATE', to, body: '{code}' }).expect(200);
+        }
+        // Five attempts with a 100 ms backoff take 1.5 s; the outage lasts longer than that.
+        await pause(5000);
+        await setup.proxy.restore();
+        const sent = await until(
+          async () => (await request(setup.url).get('/2fa/search?deliveryStatus=sent&pageSize=100').auth(setup.credentials.sid, setup.credentials.token).expect(200)).body.data.total as number,
+          (total) => total === numbers.length,
+          60_000,
+        );
+        expect(sent).toBe(numbers.length);
+        expect(numbers.map((to) => smsc.submits.filter((submit) => submit.destination === to).length)).toEqual(numbers.map(() => 1));
+      } finally {
+        await setup.stop();
+        await smsc.close();
+      }
+    });
+  });
+
+  mysqlOnly('the database lost after the provider accepted', () => {
+    it('records the delivery when the database is back, and never sends a message twice', async () => {
+      const smsc = await TestSmsc.start();
+      smsc.answerDelayMs = 1500;
+      const setup = await apiAndCutWorker({ SMS_PROVIDER: 'smpp', SMPP_URL: smsc.url });
+      try {
+        const numbers = Array.from({ length: 20 }, (_, i) => `1205555${String(950 + i).padStart(4, '0')}`);
+        for (const to of numbers) {
+          await request(setup.url).post('/2fa/send').auth(setup.credentials.sid, setup.credentials.token).send({ service: '2FA', from: 'OTPGATE', to, body: '{code}' }).expect(200);
+        }
+        // Every message is with the SMSC, which answers in 1.5 s: by then the worker's database is gone.
+        await smsc.waitForSubmits(numbers.length, 30_000);
+        await setup.proxy.cut();
+        await pause(4000);
+        await setup.proxy.restore();
+        await until(
+          async () => (await request(setup.url).get('/2fa/search?deliveryStatus=sent&pageSize=100').auth(setup.credentials.sid, setup.credentials.token).expect(200)).body.data.total as number,
+          (total) => total === numbers.length,
+          60_000,
+        );
+        expect(numbers.map((to) => smsc.submits.filter((submit) => submit.destination === to).length)).toEqual(numbers.map(() => 1));
+      } finally {
+        await setup.stop();
+        await smsc.close();
+      }
+    });
+  });
+
+  mysqlOnly('a MySQL server that reads backslashes literally (NO_BACKSLASH_ESCAPES)', () => {
+    it("stores a hostile body as text: a tenant's send changes no account", async () => {
+      const database = await createTestDatabase('mysql');
+      const name = new URL(database.env.DATABASE_URL).pathname.slice(1);
+      const user = `otpgate_nbe_${randomBytes(4).toString('hex')}`;
+      const admin = await createConnection(MYSQL);
+      const [[{ previous }]] = (await admin.query('SELECT @@GLOBAL.init_connect AS previous')) as unknown as [[{ previous: string }]];
+      // Only this test's user gets the mode, at every connection it makes; root and other tests are untouched.
+      await admin.query(`CREATE USER '${user}'@'127.0.0.1' IDENTIFIED BY 'pw'`);
+      await admin.query(`GRANT ALL ON ${name}.* TO '${user}'@'127.0.0.1'`);
+      await admin.query(
+        `SET GLOBAL init_connect = "SET SESSION sql_mode = IF(CURRENT_USER() LIKE 'otpgate\\_nbe\\_%', CONCAT(@@SESSION.sql_mode, ',NO_BACKSLASH_ESCAPES'), @@SESSION.sql_mode)"`,
+      );
+      const app = await TestApp.start({ database: { ...database, env: { ...database.env, DATABASE_URL: database.env.DATABASE_URL.replace('root@', `${user}:pw@`) } } });
+      try {
+        const [{ mode }] = await app.dataSource.query<{ mode: string }[]>('SELECT @@SESSION.sql_mode AS mode');
+        expect(mode).toContain('NO_BACKSLASH_ESCAPES');
+        const tenant = await createSubAccount(app, app.root, 'tenant');
+        const before = await app.dataSource.query<{ sid: string; tokenHash: string }[]>('SELECT sid, tokenHash FROM account ORDER BY sid');
+        const body = `{code}', 0); UPDATE account SET tokenHash = (SELECT h FROM (SELECT tokenHash AS h FROM account WHERE sid = '${tenant.sid}') t) WHERE parentSid IS NULL; -- \\`;
+        const sent = await app.http(tenant).post('/2fa/send').send({ service: '2FA', from: 'OTPGATE', to: '+12055550660', body }).expect(200);
+        expect(await app.dataSource.query('SELECT sid, tokenHash FROM account ORDER BY sid')).toEqual(before);
+        const [stored] = await app.dataSource.query<{ body: string }[]>('SELECT body FROM otp_session WHERE requestId = ?', [sent.body.requestID]);
+        expect(stored.body).toBe(body);
+        await app.http({ sid: app.root.sid, token: tenant.token }).get('/accounts').expect(401);
+        await app.http(app.root).get('/accounts').expect(200);
+      } finally {
+        await app.close();
+        await admin.query('SET GLOBAL init_connect = ?', [previous]);
+        await admin.query(`DROP USER '${user}'@'127.0.0.1'`);
+        await admin.end();
+        await database.drop();
+      }
+    });
+  });
+
+  mysqlOnly('a cache in another process', () => {
+    it('drops a suspended account at once, not after CACHE_TTL_MS, through Redis', async () => {
+      const database = await createTestDatabase('mysql');
+      const credentials = root();
+      const env = { ...database.env, ...processEnv(credentials), CACHE_TTL_MS: '60000' };
+      const ports = [await freePort(), await freePort()];
+      const apis = ports.map((port) => OtpgateProcess.spawn({ ...env, ROLE: 'api', PORT: String(port) }));
+      try {
+        await Promise.all(apis.map((api) => api.waitFor(/otpgate listening on port/)));
+        const [first, second] = ports.map((port) => `http://127.0.0.1:${port}`);
+        const created = await request(first).post('/accounts').auth(credentials.sid, credentials.token).send({ friendlyName: 'cached' }).expect(200);
+        const sub = { sid: created.body.data.sid as string, token: created.body.data.authToken as string };
+        // The second process reads the account once and caches it for a minute.
+        await request(second).get('/accounts').auth(sub.sid, sub.token).expect(200);
+        await request(first).put(`/accounts/${sub.sid}`).auth(credentials.sid, credentials.token).send({ status: 'suspended' }).expect(200);
+        await until(async () => (await request(second).get('/accounts').auth(sub.sid, sub.token)).status, (status) => status === 401, 5000);
+      } finally {
+        await Promise.all(apis.map((api) => api.stop()));
+        await database.drop();
+      }
+    });
+  });
+
+  mysqlOnly('Redis lost and back, as the logs tell it', () => {
+    it('logs the outage once per connection through the logger, never a stack trace per reconnect', async () => {
+      const database = await createTestDatabase('mysql');
+      const proxy = await TcpProxy.start(6379);
+      const port = await freePort();
+      const otpgate = OtpgateProcess.spawn({ ...database.env, ...processEnv(root()), REDIS_URL: `redis://127.0.0.1:${proxy.port}`, PORT: String(port) });
+      try {
+        await otpgate.waitFor(/otpgate listening on port/);
+        await proxy.cut();
+        await pause(6000);
+        await proxy.restore();
+        await until(async () => (await request(`http://127.0.0.1:${port}`).get('/health')).status, (status) => status === 200, 30_000);
+        await otpgate.waitFor(/Redis connection restored/, 30_000);
+        expect(otpgate.output).not.toMatch(/Unhandled error event|ECONNREFUSED\n\s+at /);
+        const outages = otpgate.output.split('\n').filter((line) => line.includes('Redis unavailable'));
+        expect(outages.length).toBeGreaterThanOrEqual(1);
+        // One line per Redis client (the shared client, the invalidation subscriber, each channel worker), not one per reconnect.
+        expect(outages.length).toBeLessThanOrEqual(6);
+        for (const line of outages) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      } finally {
+        await otpgate.stop();
+        await proxy.close();
+        await database.drop();
+      }
     });
   });
 

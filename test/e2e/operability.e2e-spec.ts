@@ -1,3 +1,5 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Queue } from 'bullmq';
 import { Writable } from 'node:stream';
 import { OtpSweeper } from '../../src/modules/otp/otp-sweeper';
 import { Otp } from '../../src/modules/otp/otp.entity';
@@ -113,6 +115,27 @@ describe('operability', () => {
       await until(() => app.dataSource.getRepository(Otp).findOneByOrFail({ requestId }), (otp) => otp.deliveryStatus === 'sent');
       await app.http(app.root).post('/2fa/verify').send({ requestId, code: '123456' }).expect(200);
     });
+  });
+
+  (process.env.TEST_DRIVER === 'mysql' ? it : it.skip)('queues again a delivery whose job under the same id has finished, and reports only what it queued', async () => {
+    const secrets = app.app.get(Secrets);
+    const requestId = 'OTPfedcba9876543210fedcba9876543210';
+    const queue = app.app.get<Queue>(getQueueToken('sms'));
+    // A job of that id ran before the OTP existed (a restore from a backup, say), and was kept.
+    await queue.add('deliver', { requestId, channel: 'sms', sealedCode: 'x' }, { jobId: requestId, removeOnComplete: false });
+    await until(async () => (await queue.getJob(requestId))?.getState(), (state) => state === 'completed');
+    const now = app.clock.now();
+    await app.dataSource.getRepository(Otp).insert({
+      requestId, accountSid: app.root.sid, service: '2FA', channel: 'sms', from: '+12055550199', to: '12055550504', status: 'pending', deliveryStatus: 'queued',
+      attempts: 0, codeLength: 6, codeHash: secrets.hashCode(requestId, '654321'), sealedCode: secrets.seal('654321', requestId), timeout: 300, guarded: false,
+      body: 'Code {code}', dateCreated: now - 60_000, dateUpdated: now - 60_000, dateExpires: now + 240_000,
+    });
+    const sweeper = app.app.get(OtpSweeper);
+    expect(await sweeper.recover(10_000)).toBe(1);
+    await until(() => app.dataSource.getRepository(Otp).findOneByOrFail({ requestId }), (otp) => otp.deliveryStatus === 'sent');
+    // Nothing is stranded now: a second pass queues nothing, and says so by saying nothing.
+    expect(await sweeper.recover(10_000)).toBe(0);
+    await app.http(app.root).post('/2fa/verify').send({ requestId, code: '654321' }).expect(200);
   });
 
   (process.env.TEST_DRIVER === 'mysql' ? describe : describe.skip)('queue dashboard', () => {

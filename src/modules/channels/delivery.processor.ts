@@ -4,17 +4,26 @@ import { Secrets } from '../../infra/secrets/secrets';
 import { Channel } from './channel';
 import { DeliveryRecords, DeliveryTarget } from './delivery-records';
 import { CallProvider, EmailProvider, MessageProvider, OutboundMessage, SmsProvider } from './providers/message-provider';
-import { DeliveryJob } from './queue/delivery-queue';
+import { DeliveryJob, DeliveryPostponed } from './queue/delivery-queue';
+
+/** At most one log line per this long about postponed deliveries: an outage postpones them all. */
+const POSTPONED_LOG_EVERY_MS = 10_000;
 
 /**
  * Delivers one job; shared by the BullMQ workers and the in-process queue. The outcome is written
  * back through the records port: `sent` with the provider's message id, or the error of each
  * failed attempt and, after the last one, `failed` (the OTP then cannot be verified).
+ *
+ * Only the provider's failures are attempts. When the records cannot be read or written (the
+ * database is down), the job is postponed (DeliveryPostponed) and keeps its attempts; once the
+ * provider has accepted a message, the job carries that fact, so a retry records it and never
+ * sends it again.
  */
 @Injectable()
 export class DeliveryProcessor {
   private readonly logger = new Logger(DeliveryProcessor.name);
   private readonly providers: Record<Channel, MessageProvider>;
+  private lastPostponedLog = 0;
 
   constructor(
     private readonly records: DeliveryRecords,
@@ -28,21 +37,55 @@ export class DeliveryProcessor {
   }
 
   async process(job: DeliveryJob, attempt: number, attempts: number): Promise<void> {
-    const target = await this.records.load(job.requestId);
+    if (job.sent) return this.recordSent(job);
+    const target = await this.ourOwn(job, () => this.records.load(job.requestId));
     if (!target) return;
     const provider = this.providers[target.channel];
-    const message = render(target, this.secrets.open(job.sealedCode, job.requestId));
+    const code = this.open(job);
+    if (code === undefined) {
+      // No secret opens it (an APP_SECRET dropped too early): no attempt can ever succeed.
+      return this.ourOwn(job, () => this.records.recordFailure(target, provider.name, 'the sealed code opens under none of the secrets in APP_SECRET', true));
+    }
+    let providerMessageId: string | undefined;
     try {
-      const { providerMessageId } = await provider.send(message);
-      await this.records.markSent(target.requestId, provider.name, providerMessageId ?? null);
-      this.metrics.deliveries.inc({ provider: provider.name, outcome: 'sent' });
+      ({ providerMessageId } = await provider.send(render(target, code)));
     } catch (error) {
       const reason = describe(error);
       const last = attempt >= attempts;
       this.logger.warn({ requestId: target.requestId, provider: provider.name, attempt, attempts, reason }, last ? 'delivery failed for good' : 'delivery attempt failed');
-      await this.records.recordFailure(target, provider.name, `attempt ${attempt}/${attempts}: ${reason}`, last);
+      await this.ourOwn(job, () => this.records.recordFailure(target, provider.name, `attempt ${attempt}/${attempts}: ${reason}`, last));
       this.metrics.deliveries.inc({ provider: provider.name, outcome: last ? 'failed' : 'attempt_failed' });
       throw error;
+    }
+    this.metrics.deliveries.inc({ provider: provider.name, outcome: 'sent' });
+    await this.recordSent({ ...job, sent: { provider: provider.name, providerMessageId: providerMessageId ?? null } });
+  }
+
+  private recordSent(job: DeliveryJob): Promise<void> {
+    const { provider, providerMessageId } = job.sent!;
+    return this.ourOwn(job, () => this.records.markSent(job.requestId, provider, providerMessageId));
+  }
+
+  /** A step on otpgate's own records: its failure postpones the job instead of costing an attempt. */
+  private async ourOwn<T>(job: DeliveryJob, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      const now = Date.now();
+      if (now - this.lastPostponedLog >= POSTPONED_LOG_EVERY_MS) {
+        this.lastPostponedLog = now;
+        this.logger.warn({ err: error, requestId: job.requestId }, 'deliveries postponed: their records cannot be read or written; they run again later');
+      }
+      this.metrics.deliveriesPostponed.inc();
+      throw new DeliveryPostponed(job, error);
+    }
+  }
+
+  private open(job: DeliveryJob): string | undefined {
+    try {
+      return this.secrets.open(job.sealedCode, job.requestId);
+    } catch {
+      return undefined;
     }
   }
 }

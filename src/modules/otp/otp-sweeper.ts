@@ -61,13 +61,14 @@ export class OtpSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     return this.running;
   }
 
-  /** Returns how many jobs it enqueued. */
+  /** Returns how many jobs it queued: a delivery whose job still waits or runs is left to it. */
   async recover(graceMs = RECOVERY_GRACE_MS): Promise<number> {
     const now = this.clock.now();
     const stranded = await this.store.stranded(now - graceMs, now, RECOVERY_BATCH);
-    for (const otp of stranded) await this.queue.enqueue({ requestId: otp.requestId, channel: otp.channel, sealedCode: otp.sealedCode! });
-    if (stranded.length) this.logger.log(`enqueued ${stranded.length} queued deliveries again`);
-    return stranded.length;
+    let queued = 0;
+    for (const otp of stranded) if (await this.queue.requeue({ requestId: otp.requestId, channel: otp.channel, sealedCode: otp.sealedCode! })) queued++;
+    if (queued) this.logger.log(`queued ${queued} stranded deliveries again`);
+    return queued;
   }
 
   private async expire(): Promise<void> {

@@ -1,10 +1,11 @@
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Type } from '@nestjs/common';
-import { Job, Queue } from 'bullmq';
+import { DelayedError, Job, Queue } from 'bullmq';
 import { AppConfig } from '../../../config/app-config';
+import { RedisOutageLog } from '../../../infra/redis/redis-outage-log';
 import { Channel } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
-import { DeliveryJob, DeliveryQueue, QueueDepth } from './delivery-queue';
+import { DeliveryJob, DeliveryPostponed, DeliveryQueue, postponeDelay, QueueDepth } from './delivery-queue';
 
 /** BullMQ (with REDIS_URL): one queue per channel; the workers may run in other processes (ROLE=worker). */
 @Injectable()
@@ -32,6 +33,19 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
     });
   }
 
+  async requeue(job: DeliveryJob): Promise<boolean> {
+    const queue = this.queues[job.channel];
+    const existing = await queue.getJob(job.requestId);
+    if (existing) {
+      // A job that finished keeps its id (failed jobs for a week): `add` under that id would do nothing.
+      const state = await existing.getState();
+      if (state !== 'failed' && state !== 'completed') return false;
+      await existing.remove();
+    }
+    await this.enqueue(job);
+    return true;
+  }
+
   async counts(): Promise<QueueDepth[]> {
     const states = ['waiting', 'active', 'delayed', 'failed'] as const;
     const perChannel = await Promise.all(
@@ -49,20 +63,44 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
   }
 }
 
-/** The channel workers: BullMQ calls `process`, which hands the job to the shared processor. */
+/**
+ * The channel workers: BullMQ calls `process`, which hands the job to the shared processor. A
+ * postponed job goes back to `delayed` without using an attempt (BullMQ's moveToDelayed with
+ * DelayedError), carrying what the processor learned (a message already sent).
+ */
 @Injectable()
 abstract class DeliveryWorker extends WorkerHost {
-  constructor(private readonly processor: DeliveryProcessor) {
+  private readonly outage: RedisOutageLog;
+
+  constructor(
+    private readonly processor: DeliveryProcessor,
+    channel: Channel,
+  ) {
     super();
+    this.outage = new RedisOutageLog(`worker ${channel}`);
   }
 
-  process(job: Job<DeliveryJob>): Promise<void> {
-    return this.processor.process(job.data, job.attemptsMade + 1, job.opts.attempts ?? 1);
+  async process(job: Job<DeliveryJob>, token?: string): Promise<void> {
+    try {
+      await this.processor.process(job.data, job.attemptsMade + 1, job.opts.attempts ?? 1);
+    } catch (error) {
+      if (!(error instanceof DeliveryPostponed)) throw error;
+      if (error.job !== job.data) await job.updateData(error.job);
+      // Starts that were not attempts: the postponements so far, this one included.
+      await job.moveToDelayed(Date.now() + postponeDelay((job.attemptsStarted ?? 1) - job.attemptsMade - 1), token);
+      throw new DelayedError();
+    }
   }
 
   @OnWorkerEvent('error')
-  onError(): void {
-    // Connection errors are retried by ioredis; job failures are recorded on the OTP by the processor.
+  onError(error: Error): void {
+    // Connection errors are retried by BullMQ's clients; job failures are recorded on the OTP by the processor.
+    this.outage.failed(error);
+  }
+
+  @OnWorkerEvent('ready')
+  onReady(): void {
+    this.outage.recovered();
   }
 }
 
@@ -73,6 +111,10 @@ abstract class DeliveryWorker extends WorkerHost {
 export function deliveryWorker(channel: Channel, config: AppConfig): Type<WorkerHost> {
   const { concurrency, lockMs } = config.delivery;
   @Processor(channel, { concurrency, lockDuration: lockMs, stalledInterval: lockMs })
-  class ChannelWorker extends DeliveryWorker {}
+  class ChannelWorker extends DeliveryWorker {
+    constructor(processor: DeliveryProcessor) {
+      super(processor, channel);
+    }
+  }
   return ChannelWorker;
 }

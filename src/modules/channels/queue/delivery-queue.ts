@@ -5,15 +5,23 @@ export interface DeliveryJob {
   requestId: string;
   channel: Channel;
   sealedCode: string;
+  /** Set once a provider has accepted the message: all that is left is to record it. */
+  sent?: { provider: string; providerMessageId: string | null };
 }
 
 /**
  * The queue port: one queue per channel. Both drivers behave alike where it matters: `enqueue`
  * returns before delivery, a job id is enqueued once, a failed attempt is retried with
- * exponential backoff up to the configured attempts, and `remove` drops a job not yet started.
+ * exponential backoff up to the configured attempts, a postponed job waits without using an
+ * attempt, and `remove` drops a job not yet started.
  */
 export abstract class DeliveryQueue {
   abstract enqueue(job: DeliveryJob): Promise<void>;
+  /**
+   * For recovery: queues the job unless one with its id is waiting, delayed or running; a job
+   * of that id that already failed or completed is replaced. True when it queued one.
+   */
+  abstract requeue(job: DeliveryJob): Promise<boolean>;
   abstract remove(channel: Channel, requestId: string): Promise<void>;
   /** Jobs per channel and state, for the metrics. */
   abstract counts(): Promise<QueueDepth[]>;
@@ -25,7 +33,26 @@ export interface QueueDepth {
   count: number;
 }
 
+/**
+ * Thrown by the processor when a delivery could not go on for a reason of otpgate's own (its
+ * database or Redis is unreachable), not the provider's: the job waits and runs again without
+ * using one of its attempts, however long the outage lasts. `job` is what to run next time.
+ */
+export class DeliveryPostponed extends Error {
+  constructor(
+    readonly job: DeliveryJob,
+    readonly reason: unknown,
+  ) {
+    super(`delivery postponed: ${reason instanceof Error ? reason.message : String(reason)}`);
+  }
+}
+
 /** Backoff before attempt `attempt + 1`: `base`, `2 × base`, `4 × base`, ... as BullMQ's exponential backoff. */
 export function backoffDelay(baseMs: number, attempt: number): number {
   return baseMs * 2 ** (attempt - 1);
+}
+
+/** How long a job postponed `times` times before waits now: 1 s, 2 s, 4 s, ... at most 30 s. */
+export function postponeDelay(times: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.max(0, times));
 }

@@ -2,19 +2,22 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import { Channel, CHANNELS } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
-import { backoffDelay, DeliveryJob, DeliveryQueue, QueueDepth } from './delivery-queue';
+import { backoffDelay, DeliveryJob, DeliveryPostponed, DeliveryQueue, postponeDelay, QueueDepth } from './delivery-queue';
 
 interface Entry {
   job: DeliveryJob;
-  attempt: number;
+  /** Provider attempts made so far. */
+  attempts: number;
+  postponed: number;
   active: boolean;
   timer?: NodeJS.Timeout;
 }
 
 /**
  * The embedded default: the same processor as the BullMQ workers, run in this process with the
- * same contract (deferred, one job per id, retries with exponential backoff, bounded concurrency).
- * Jobs live in memory; the OTP row keeps what is needed to enqueue again after a restart.
+ * same contract (deferred, one job per id, retries with exponential backoff, postponement without
+ * using an attempt, bounded concurrency). Jobs live in memory; the OTP row keeps what is needed to
+ * enqueue again after a restart.
  */
 @Injectable()
 export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDestroy {
@@ -31,12 +34,12 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
   }
 
   enqueue(job: DeliveryJob): Promise<void> {
-    if (!this.jobs.has(job.requestId)) {
-      const entry: Entry = { job, attempt: 0, active: false };
-      this.jobs.set(job.requestId, entry);
-      this.schedule(entry, 0);
-    }
+    this.add(job);
     return Promise.resolve();
+  }
+
+  requeue(job: DeliveryJob): Promise<boolean> {
+    return Promise.resolve(this.add(job));
   }
 
   remove(_channel: Channel, requestId: string): Promise<void> {
@@ -55,7 +58,7 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
       (['waiting', 'active', 'delayed'] as const).map((state) => ({ channel, state, count: 0 })),
     );
     for (const entry of this.jobs.values()) {
-      const state = entry.active ? 'active' : entry.attempt > 0 ? 'delayed' : 'waiting';
+      const state = entry.active ? 'active' : entry.attempts + entry.postponed > 0 ? 'delayed' : 'waiting';
       depths.find((depth) => depth.channel === entry.job.channel && depth.state === state)!.count++;
     }
     return Promise.resolve(depths);
@@ -67,6 +70,15 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
     this.jobs.clear();
     this.waiting.length = 0;
     await Promise.allSettled([...this.active]);
+  }
+
+  /** One job per id: false when one is already queued. */
+  private add(job: DeliveryJob): boolean {
+    if (this.jobs.has(job.requestId)) return false;
+    const entry: Entry = { job, attempts: 0, postponed: 0, active: false };
+    this.jobs.set(job.requestId, entry);
+    this.schedule(entry, 0);
+    return true;
   }
 
   private schedule(entry: Entry, delayMs: number): void {
@@ -86,14 +98,20 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
   }
 
   private async run(entry: Entry): Promise<void> {
-    entry.attempt++;
     const { attempts, backoffMs } = this.config.delivery;
     try {
-      await this.processor.process(entry.job, entry.attempt, attempts);
+      await this.processor.process(entry.job, entry.attempts + 1, attempts);
       this.jobs.delete(entry.job.requestId);
-    } catch {
-      // The processor has recorded the failure on the OTP.
-      if (entry.attempt < attempts && this.jobs.has(entry.job.requestId)) this.schedule(entry, backoffDelay(backoffMs, entry.attempt));
+    } catch (error) {
+      if (!this.jobs.has(entry.job.requestId)) return;
+      if (error instanceof DeliveryPostponed) {
+        entry.job = error.job;
+        this.schedule(entry, postponeDelay(entry.postponed++));
+        return;
+      }
+      // The processor has recorded the failed attempt on the OTP.
+      entry.attempts++;
+      if (entry.attempts < attempts) this.schedule(entry, backoffDelay(backoffMs, entry.attempts));
       else this.jobs.delete(entry.job.requestId);
     } finally {
       entry.active = false;
