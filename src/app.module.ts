@@ -23,7 +23,7 @@ export class AppModule {
       imports: [
         CoreModule.register(config),
         LoggingModule.register(config, options.logStream),
-        MetricsModule,
+        MetricsModule.register(config),
         DatabaseModule,
         RedisModule.register(config),
         AccountsModule,

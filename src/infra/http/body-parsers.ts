@@ -39,7 +39,8 @@ function textParser(type: string, parseText: (text: string) => unknown): Request
  */
 export function parseJson(text: string): unknown {
   if (text.trim() === '') return undefined;
-  if (!/^\s*[[{]/.test(text) || depthOf(text) > MAX_JSON_DEPTH) throw malformed();
+  if (!/^\s*[[{]/.test(text)) throw malformed();
+  if (depthOf(text) > MAX_JSON_DEPTH) throw AppError.invalid('body', `nested deeper than ${MAX_JSON_DEPTH} levels`);
   let value: unknown;
   try {
     // The reviver only runs where a `__proto__` key could be (written out, or behind an escape).

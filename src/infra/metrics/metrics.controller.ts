@@ -5,7 +5,11 @@ import { AppError } from '../../common/errors/app-error';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from './metrics.service';
 
-/** Prometheus scrape endpoint: public, or behind `Authorization: Bearer <METRICS_TOKEN>` when set. */
+/**
+ * Prometheus scrape endpoint on the main port: behind `Authorization: Bearer <METRICS_TOKEN>`
+ * when a token is set, and in production (MySQL), where without one it answers no one; open on
+ * the embedded default. With METRICS_PORT it is not here at all (MetricsModule).
+ */
 @ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
@@ -19,7 +23,7 @@ export class MetricsController {
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(@Headers('authorization') authorization?: string): Promise<string> {
     const token = this.config.metricsToken;
-    if (token && !sameText(authorization ?? '', `Bearer ${token}`)) throw new AppError('AUTH_FAILED');
+    if (this.config.metricsNeedToken && !(token && sameText(authorization ?? '', `Bearer ${token}`))) throw new AppError('AUTH_FAILED');
     return this.metrics.registry.metrics();
   }
 }

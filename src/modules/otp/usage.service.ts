@@ -22,7 +22,7 @@ interface DayRange {
   end: number;
 }
 
-/** The longest period a split into days may cover (10 years). */
+/** The longest period a request may cover (10 years): at most 3,660 daily records per channel. */
 const MAX_DAYS = 3660;
 
 /**
@@ -42,8 +42,8 @@ export class UsageService {
     const now = this.clock.now();
     const range = this.range(period, filters, now, account);
     const split: Split = period === 'Daily' ? 'day' : period === 'Monthly' ? 'month' : period === 'Yearly' ? 'year' : 'none';
-    if (split === 'day' && (range.end - range.start) / DAY_MS >= MAX_DAYS) {
-      throw AppError.invalid('startDate', `a daily split covers at most ${MAX_DAYS} days`);
+    if (period !== 'AllTime' && (range.end - range.start) / DAY_MS >= MAX_DAYS) {
+      throw AppError.invalid('startDate', `the period covers at most ${MAX_DAYS} days`);
     }
     const byDay = await this.countByChannelAndDay(account, filters, range, now);
     const channels = filters.channel ? [filters.channel] : CHANNELS;
@@ -90,7 +90,7 @@ export class UsageService {
   private range(period: UsagePeriod | undefined, filters: UsageQueryDto, now: number, account: Account): DayRange {
     const today = startOfDay(now);
     const date = new Date(today);
-    const firstOfMonth = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+    const firstOfMonth = utc(date.getUTCFullYear(), date.getUTCMonth());
     switch (period) {
       case 'Today':
         return { start: today, end: today };
@@ -140,8 +140,8 @@ function periods(range: DayRange, split: Split): DayRange[] {
       split === 'day'
         ? start + DAY_MS
         : split === 'month'
-          ? Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
-          : Date.UTC(date.getUTCFullYear() + 1, 0, 1);
+          ? utc(date.getUTCFullYear(), date.getUTCMonth() + 1)
+          : utc(date.getUTCFullYear() + 1, 0);
     slices.push({ start, end: Math.min(next - DAY_MS, range.end) });
     start = next;
   }
@@ -158,9 +158,16 @@ function startOfDay(ms: number): number {
 
 function addMonths(firstOfMonth: number, months: number): number {
   const date = new Date(firstOfMonth);
-  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1);
+  return utc(date.getUTCFullYear(), date.getUTCMonth() + months);
 }
 
 function day(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** The first of a month, UTC; unlike Date.UTC, years 0–99 are not read as 1900–1999. */
+function utc(year: number, month: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, 1);
+  return date.getTime();
 }
