@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import request from 'supertest';
@@ -199,6 +202,21 @@ describe('hardening', () => {
       expect(form.body.code).toBe(481);
     });
 
+  });
+
+  (currentDriver() === 'sqlite' ? describe : describe.skip)("the embedded default's files", () => {
+    it('are readable by their owner only: the data directory 0700, the database and the generated secret 0600', async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'otpgate-modes-')), 'data');
+      const app = await TestApp.start({ database: { env: { DATABASE_URL: `sqlite:${join(dir, 'otpgate.sqlite')}` }, drop: () => Promise.resolve() }, env: { APP_SECRET: '' } });
+      try {
+        expect(statSync(dir).mode & 0o777).toBe(0o700);
+        expect(statSync(join(dir, 'otpgate.sqlite')).mode & 0o777).toBe(0o600);
+        expect(statSync(join(dir, 'app-secret')).mode & 0o777).toBe(0o600);
+      } finally {
+        await app.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('a sealed code whose delivery has not happened yet', () => {
