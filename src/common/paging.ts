@@ -6,23 +6,31 @@ import { AppError } from './errors/app-error';
 const toInt = (value: unknown): unknown =>
   typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value) ? Number(value) : value;
 
-/** Paging of every list (SPEC §1): `page`/`Page` from 0, `pageSize`/`PageSize` 1–1000, default 10. */
+export const MAX_PAGE_SIZE = 1000;
+/** The last page any list can have: `page × pageSize` stays a safe integer (and a valid SQL offset). */
+export const MAX_PAGE = Math.floor(Number.MAX_SAFE_INTEGER / MAX_PAGE_SIZE);
+
+/**
+ * Paging of every list (SPEC §1): `page`/`Page` from 0, `pageSize`/`PageSize` 1–1000, default 10,
+ * the same rule whether they come in the query or (POST searches) the body.
+ */
 export class PagingQuery {
-  @ApiPropertyOptional({ minimum: 0, default: 0, description: 'Page to return, from 0 (`Page` is accepted too).' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_PAGE, default: 0, description: 'Page to return, from 0 (`Page` is accepted too).' })
   @Expose()
   @Transform(({ obj }: { obj: Record<string, unknown> }) => toInt(obj.page ?? obj.Page))
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(MAX_PAGE)
   page?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 10, description: 'Records per page (`PageSize` is accepted too).' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 10, description: 'Records per page (`PageSize` is accepted too).' })
   @Expose()
   @Transform(({ obj }: { obj: Record<string, unknown> }) => toInt(obj.pageSize ?? obj.PageSize))
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(1000)
+  @Max(MAX_PAGE_SIZE)
   pageSize?: number;
 
   @ApiPropertyOptional({ description: 'Sort order: `<attribute>:<asc|desc>`, ascending when no direction is given.' })

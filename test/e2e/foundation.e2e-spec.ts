@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import request from 'supertest';
 import { join } from 'node:path';
 import { buildOpenApiDocument, stableJson } from '../../src/infra/http/http-app';
 import { TestApp } from '../support/test-app';
@@ -21,16 +22,44 @@ describe('foundation: envelope, health, OpenAPI, schema', () => {
       .expect(400, { code: 481, message: 'Invalid parameter body: malformed JSON', requestID: null });
   });
 
-  it('reads a body of another type, or an empty JSON body, as no body; a bare JSON value is malformed', async () => {
+  it('refuses a body of another type with 415, reads an empty JSON body as no body, and a bare JSON value as malformed', async () => {
     const send = (type: string, body?: string) => {
       const req = app.http(app.root).post('/2fa/send').set('Content-Type', type);
       return body === undefined ? req : req.send(body);
     };
-    const missing = { code: 480, message: 'Missing required parameter: service', requestID: null };
-    await send('text/plain', 'service=2FA').expect(400, missing);
-    await send('application/octet-stream', '{"service":"2FA"}').expect(400, missing);
-    await send('application/json').expect(400, missing);
+    await send('text/plain', 'service=2FA').expect(415, { code: 415, message: 'Unsupported media type: text/plain', requestID: null });
+    await send('application/octet-stream', '{"service":"2FA"}').expect(415, { code: 415, message: 'Unsupported media type: application/octet-stream', requestID: null });
+    await send('multipart/form-data; boundary=x', '--x--').expect(415, { code: 415, message: 'Unsupported media type: multipart/form-data', requestID: null });
+    await send('application/json').expect(400, { code: 480, message: 'Missing required parameter: service', requestID: null });
     await send('application/json', '"2FA"').expect(400, { code: 481, message: 'Invalid parameter body: malformed JSON', requestID: null });
+  });
+
+  it('answers a known path asked with another method 405, with the methods it has in Allow', async () => {
+    const methodNotAllowed = { code: 405, message: 'Method not allowed', requestID: null };
+    const allow = async (method: 'delete' | 'patch' | 'put', path: string, expected: string) => {
+      const res = await request(app.url)[method](path).auth(app.root.sid, app.root.token).expect(405, methodNotAllowed);
+      expect(res.headers.allow).toBe(expected);
+    };
+    await allow('delete', '/accounts', 'GET, POST, HEAD');
+    await allow('patch', '/2fa/send', 'POST');
+    await allow('put', '/2fa/limits/search', 'GET, HEAD');
+    await allow('delete', '/2fa/limits/search/', 'GET, HEAD');
+    await allow('patch', `/accounts/${app.root.sid}`, 'GET, PUT, HEAD');
+    const trace = await request(app.url).trace('/health').expect(405, methodNotAllowed);
+    expect(trace.headers.allow).toBe('GET, HEAD');
+    await app.http(app.root).get('/nowhere').expect(404);
+  });
+
+  it('bounds paging where it comes from, the query or the body: page × pageSize stays a safe integer', async () => {
+    const tooFar = { code: 481, message: 'Invalid parameter page: must not be greater than 9007199254740', requestID: null };
+    await app.http(app.root).post('/2fa/search').send({ page: 1e18 }).expect(400, tooFar);
+    await app.http(app.root).post('/2fa/search').send({ page: 1e16, pageSize: 1000 }).expect(400, tooFar);
+    await app.http(app.root).post('/2fa/usage/records').send({ page: 1e21 }).expect(400, tooFar);
+    await app.http(app.root).get('/2fa/limits/search?page=100000000000000').expect(400);
+    const last = await app.http(app.root).post('/2fa/search').send({ page: 9007199254740, pageSize: 1000 }).expect(200);
+    expect(last.body.data).toMatchObject({ page: 9007199254740, start: 9007199254740000, nextPageUri: null });
+    const usage = await app.http(app.root).post('/2fa/usage/records').send({ page: 2 }).expect(200);
+    await app.http(app.root).get(usage.body.data.uri).expect(200);
   });
 
   it('routes a path with a trailing slash, and refuses one that does not decode, in the envelope', async () => {
@@ -76,9 +105,9 @@ describe('foundation: envelope, health, OpenAPI, schema', () => {
   it('documents the error codes of the catalogue with examples', () => {
     const spec = buildOpenApiDocument(app.app);
     const create = spec.paths['/accounts'].post!;
-    expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '401', '403', '500', '503']);
+    expect(Object.keys(create.responses).sort()).toEqual(['200', '400', '401', '403', '413', '415', '429', '431', '500', '503']);
     const badRequest = create.responses['400'] as { content: Record<string, { examples: Record<string, unknown> }> };
-    expect(Object.keys(badRequest.content['application/json'].examples)).toEqual(['480', '481']);
+    expect(Object.keys(badRequest.content['application/json'].examples).sort()).toEqual(['480', '481']);
   });
 
   it('has a schema that matches the entities: generating a migration yields nothing', async () => {

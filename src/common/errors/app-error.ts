@@ -12,6 +12,8 @@ export interface AppErrorOptions {
   requestId?: string;
   /** Seconds, sent as the `Retry-After` header. */
   retryAfter?: number;
+  /** The methods of a known path, sent as the `Allow` header of a 405. */
+  allow?: string[];
 }
 
 /** A domain error from the catalogue. Services throw these; the global filter renders them. */

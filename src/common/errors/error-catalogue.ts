@@ -7,7 +7,9 @@
 export const ERROR_CATALOGUE = {
   AUTH_FAILED: { code: 401, status: 401, message: 'Authentication failed' },
   NOT_FOUND: { code: 404, status: 404, message: 'Not found' },
+  METHOD_NOT_ALLOWED: { code: 405, status: 405, message: 'Method not allowed' },
   BODY_TOO_LARGE: { code: 413, status: 413, message: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { code: 415, status: 415, message: 'Unsupported media type: {type}' },
   HEADERS_TOO_LARGE: { code: 431, status: 431, message: 'Request header fields too large' },
   DEFAULT_LIMIT_EXCEEDED: { code: 453, status: 404, message: 'Too many OTP request to same destination Number' },
   LIMIT_EXCEEDED: { code: 454, status: 429, message: 'Limit exceeded: {name}' },

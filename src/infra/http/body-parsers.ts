@@ -15,7 +15,17 @@ export const MAX_JSON_DEPTH = 32;
  * validation then says which parameter is missing.
  */
 export function bodyParsers(): RequestHandler[] {
-  return [textParser('application/json', parseJson), textParser('application/x-www-form-urlencoded', parseForm)];
+  return [textParser('application/json', parseJson), textParser('application/x-www-form-urlencoded', parseForm), refuseOtherBodies];
+}
+
+/** A body neither parser read is of another type (SPEC §2: 415), not a request without parameters. */
+function refuseOtherBodies(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (req.body === undefined && hasBody) {
+    const type = req.headers['content-type']?.split(';')[0].trim() || 'none';
+    return next(new AppError('UNSUPPORTED_MEDIA_TYPE', { type }));
+  }
+  next();
 }
 
 function textParser(type: string, parseText: (text: string) => unknown): RequestHandler {
