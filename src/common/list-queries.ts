@@ -1,16 +1,17 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString } from 'class-validator';
 import { PagingQuery } from './paging';
+import { ACCOUNT_SID, TIME_FILTER } from './swagger';
 import { IsSid, ToBoolean } from './validation';
 
 /** A paged list of one account's records (the caller or one of its sub-accounts), or of its whole subtree. */
 export class ScopedListQuery extends PagingQuery {
-  @ApiPropertyOptional({ description: 'Records of this account (the caller or one of its sub-accounts); default: the caller.' })
+  @ApiPropertyOptional({ ...ACCOUNT_SID, example: undefined, description: 'Records of this account (the caller or one of its sub-accounts); default: the caller.' })
   @IsOptional()
   @IsSid('AC')
   accountSid?: string;
 
-  @ApiPropertyOptional({ description: "Include the sub-accounts' records." })
+  @ApiPropertyOptional({ type: 'boolean', default: false, description: "Include the sub-accounts' records (`true` or `false`)." })
   @ToBoolean()
   @IsOptional()
   @IsBoolean()
@@ -19,12 +20,12 @@ export class ScopedListQuery extends PagingQuery {
 
 /** ... filtered by creation time (ISO-8601, UTC, inclusive). */
 export class CreatedListQuery extends ScopedListQuery {
-  @ApiPropertyOptional({ example: '2018-10-05', description: 'Created on or after (ISO-8601 date or date-time, UTC).' })
+  @ApiPropertyOptional({ ...TIME_FILTER, description: 'Created on or after: an ISO-8601 date (`2018-10-05`) or date-time (`2018-10-05T22:45:32`), UTC unless an offset is given.' })
   @IsOptional()
   @IsString()
   startTime?: string;
 
-  @ApiPropertyOptional({ example: '2018-10-06T02:10:03', description: 'Created on or before (ISO-8601 date or date-time, UTC).' })
+  @ApiPropertyOptional({ ...TIME_FILTER, description: 'Created on or before: an ISO-8601 date or date-time, inclusive.' })
   @IsOptional()
   @IsString()
   endTime?: string;

@@ -12,11 +12,16 @@ import { createValidationPipe } from '../../common/validation';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { bodyParsers } from './body-parsers';
+import { KnownRoutes } from './known-routes';
 import { mountQueueDashboard } from './queue-dashboard';
 import { answerClientErrors, recordDuration, requestTimeout, tagRequest } from './request-hooks';
 
-/** How main.ts, the tests and the spec writer create the HTTP app: Express, with our body parsers. */
-export const HTTP_APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLogs: true };
+/**
+ * How main.ts, the tests and the spec writer create the HTTP app: Express, with our body parsers.
+ * Logs wait for the app's own logger; should start-up fail, they are dropped and main.ts prints
+ * one line saying why, not Nest's stack traces.
+ */
+export const HTTP_APP_OPTIONS: NestApplicationOptions = { bodyParser: false, bufferLogs: true, autoFlushLogs: false, abortOnError: false };
 
 /**
  * Everything the HTTP platform (Express, per the design card) needs beyond the modules; the one
@@ -28,6 +33,7 @@ export function configureHttpApp(nestApp: INestApplication): void {
   const app = nestApp as NestExpressApplication;
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   answerClientErrors(app.getHttpServer());
   app.disable('x-powered-by');
   // No ETag: answers are never cached, and hashing every body costs CPU per request.
@@ -39,11 +45,14 @@ export function configureHttpApp(nestApp: INestApplication): void {
   app.use(tagRequest, helmet({ contentSecurityPolicy: false }), refuseUndecodablePath);
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'] });
   app.use(requestTimeout(config.requestTimeoutMs), recordDuration(app.get(MetricsService)));
+  const routes = new KnownRoutes();
+  app.use(routes.refuseOtherMethods);
   app.use(...bodyParsers());
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost)));
   if (config.redisUrl) mountQueueDashboard(app);
   const document = buildOpenApiDocument(app);
+  routes.load(document, ['/docs', '/docs-json', '/docs-yaml', ...(config.metricsPort === undefined ? ['/metrics'] : [])]);
   SwaggerModule.setup('docs', app, () => document, { jsonDocumentUrl: 'docs-json', yamlDocumentUrl: 'docs-yaml' });
 }
 
@@ -70,20 +79,54 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setTitle('otpgate')
     .setDescription(
       'Self-hosted one-time-password service, wire-compatible with the Smart 2FA API. ' +
-        'Every error answers `{code, message, requestID}` with the HTTP status of the error catalogue.',
+        'Every error answers `{code, message, requestID}` with the HTTP status of the error catalogue. ' +
+        'Request bodies are JSON or form-encoded; numbers may come as strings; a field sent as `null` counts as absent.',
     )
     .setVersion('1')
+    .addServer('/', 'This otpgate')
     .addBasicAuth()
+    .addTag('OTP', 'Send, verify and cancel one-time codes (SPEC §4)')
+    .addTag('Limits', 'Named rate limits made of buckets, applied on send in the order given (SPEC §5)')
+    .addTag('Reports', 'Session detail records and usage reports (SPEC §6)')
+    .addTag('Accounts', 'The caller and its sub-accounts (SPEC §3)')
+    .addTag('Health', 'Liveness and the health of the database and Redis')
     .build();
-  return SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
+  // Private software: a license name without a URL (DocumentBuilder writes an empty one).
+  document.info.license = { name: 'UNLICENSED' };
+  markNullCountsAsAbsent(document);
+  return document;
 }
 
-/** JSON with object keys sorted, so the committed openapi.json diffs cleanly. */
+/** The validation pipe reads `null` as absent for every optional field of a body (IsOptional). */
+function markNullCountsAsAbsent(document: OpenAPIObject): void {
+  const bodies = new Set<string>();
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.post, item.put]) {
+      const content = operation?.requestBody && 'content' in operation.requestBody ? operation.requestBody.content : {};
+      for (const media of Object.values(content)) if (media.schema && '$ref' in media.schema) bodies.add(media.schema.$ref.split('/').pop()!);
+    }
+  }
+  for (const name of bodies) {
+    const schema = document.components?.schemas?.[name];
+    if (!schema || '$ref' in schema) continue;
+    for (const [property, definition] of Object.entries(schema.properties ?? {})) {
+      // (Not on a oneOf: OpenAPI 3.0's nullable needs a type beside it; the document's description says it.)
+      if (!schema.required?.includes(property) && !('$ref' in definition) && definition.type) definition.nullable = true;
+    }
+  }
+}
+
+/**
+ * JSON with object keys sorted, so the committed openapi.json diffs cleanly; named examples keep
+ * their order, since tools offer the first one first.
+ */
 export function stableJson(value: unknown): string {
-  const sort = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(sort);
+  const sort = (node: unknown, ordered = false): unknown => {
+    if (Array.isArray(node)) return node.map((item) => sort(item));
     if (node && typeof node === 'object') {
-      return Object.fromEntries(Object.keys(node).sort().map((key) => [key, sort((node as Record<string, unknown>)[key])]));
+      const keys = ordered ? Object.keys(node) : Object.keys(node).sort();
+      return Object.fromEntries(keys.map((key) => [key, sort((node as Record<string, unknown>)[key], key === 'examples')]));
     }
     return node;
   };

@@ -18,9 +18,20 @@ export class HealthController {
 
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Liveness and dependency health (database, and Redis when configured).' })
-  @ApiOkResponse({ schema: { example: { data: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } }, code: 200, message: 'OK' } } })
-  @ApiErrors('UNAVAILABLE')
+  @ApiOperation({
+    summary: 'Health',
+    description: 'Liveness and the health of the database, and of Redis when configured. Public: no credentials. 503 when a dependency is down.',
+    security: [],
+  })
+  @ApiOkResponse({
+    description: 'Everything is up',
+    schema: {
+      type: 'object',
+      properties: { data: { type: 'object', description: 'The checks, as @nestjs/terminus reports them' }, code: { type: 'integer', example: 200 }, message: { type: 'string', example: 'OK' } },
+      example: { data: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: { database: { status: 'up' } } }, code: 200, message: 'OK' },
+    },
+  })
+  @ApiErrors({ public: true })
   async check(): Promise<Ok<HealthCheckResult>> {
     const checks: HealthIndicatorFunction[] = [() => this.database.pingCheck('database', { timeout: 2000 })];
     const redis = this.redis;

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiErrors, OtpEnvelopeDto } from '../../common/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors, ApiJsonOrForm, OtpEnvelopeDto } from '../../common/swagger';
 import { Account } from '../accounts/account.entity';
 import { BasicAuth, Caller } from '../accounts/basic-auth.guard';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
@@ -13,6 +13,15 @@ export interface OtpEnvelope {
   requestID: string;
 }
 
+const SEND_SMS = { service: '2FA', from: 'OTPGATE', to: '+12055550100', body: 'Your verification code is: {code}' };
+
+/** What a client does next with the requestID a send answers. */
+const OTP_LINKS = {
+  verify: { operationId: 'Otp_verify', requestBody: { requestId: '$response.body#/requestID' }, description: 'Verify the code the user received (add `code`).' },
+  cancel: { operationId: 'Otp_cancel', requestBody: { requestId: '$response.body#/requestID' }, description: 'Cancel the OTP.' },
+  session: { operationId: 'Reports_session', parameters: { requestId: '$response.body#/requestID' }, description: 'Read its session record.' },
+};
+
 @ApiTags('OTP')
 @BasicAuth()
 @Controller('2fa')
@@ -21,20 +30,52 @@ export class OtpController {
 
   @Post('send')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Send a one-time code by SMS, call or email. Answers once the request is stored and queued, before delivery.' })
-  @ApiOkResponse({ type: OtpEnvelopeDto })
-  @ApiErrors('MISSING_PARAMETER', 'INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'DEFAULT_LIMIT_EXCEEDED', 'LIMIT_EXCEEDED', 'LIMIT_NAME_INVALID')
+  @ApiOperation({
+    summary: 'Send a one-time code by SMS, call or email',
+    description:
+      'SPEC §4: the named `limits` (or the default limit, one send per minute per destination) are applied first; an earlier valid OTP of the same ' +
+      'service and destination is replaced (at once, or after `guardTime`); the answer comes once the request is stored and its delivery queued, before delivery.',
+  })
+  @ApiJsonOrForm()
+  @ApiBody({
+    type: SendOtpDto,
+    examples: {
+      sms: { summary: 'SMS (works as it is on a fresh install; again after a minute: the default limit)', value: SEND_SMS },
+      limits: {
+        summary: 'SMS under a named limit (create limit_on_phone first)',
+        value: { ...SEND_SMS, limits: { limit_on_phone: '+12055550100' } },
+      },
+      email: { summary: 'Email', value: { service: '2FA', channel: 'email', from: 'no-reply@example.com', to: 'user@example.com', subject: 'Your code', body: 'Your verification code is: {code}' } },
+      call: { summary: 'Voice call', value: { service: '2FA', channel: 'call', from: '+12055550199', to: '+12055550100', body: 'Your verification code is {code}', voice: 'woman', language: 'en', repeat: 2 } },
+      subAccount: { summary: 'For a sub-account (put one of your sub-accounts in accountSid)', value: { ...SEND_SMS, accountSid: 'AC55a9977a50647d2fa38fa1f505206aaf' } },
+    },
+  })
+  @ApiOkResponse({ type: OtpEnvelopeDto, description: 'Stored and queued', links: OTP_LINKS })
+  @ApiErrors({ body: true }, 'MISSING_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'DEFAULT_LIMIT_EXCEEDED', 'LIMIT_EXCEEDED', 'LIMIT_NAME_INVALID')
   async send(@Caller() caller: Account, @Body() body: SendOtpDto): Promise<OtpEnvelope> {
     return { code: 200, message: 'OK', requestID: await this.otp.send(caller, body) };
   }
 
   @Post('verify')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Verify a code by `requestId`, or by `number` and `service` (the newest OTP of that destination).' })
-  @ApiOkResponse({ type: OtpEnvelopeDto, schema: { example: { code: 200, message: 'verified', requestID: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } } })
+  @ApiOperation({
+    summary: 'Verify a code',
+    description:
+      'By `requestId`, or by `number` and `service` (the newest verifiable OTP of that destination; during a guard time the old and the new code both pass). ' +
+      'A wrong code counts as an attempt; the fifth locks the OTP (475). The state of the OTP answers first (471, 473, 472, 475), then the code (474).',
+  })
+  @ApiJsonOrForm()
+  @ApiBody({
+    type: VerifyOtpDto,
+    examples: {
+      byRequestId: { summary: 'By the requestID a send answered', value: { requestId: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a', code: '123456' } },
+      byNumber: { summary: 'By destination', value: { service: '2FA', number: '+12055550100', code: '123456' } },
+    },
+  })
+  @ApiOkResponse({ type: OtpEnvelopeDto, description: 'Verified', example: { code: 200, message: 'verified', requestID: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } })
   @ApiErrors(
+    { body: true },
     'MISSING_PARAMETER',
-    'INVALID_PARAMETER',
     'ACCOUNT_OUT_OF_SCOPE',
     'OTP_NOT_FOUND',
     'OTP_ALREADY_VERIFIED',
@@ -49,9 +90,14 @@ export class OtpController {
 
   @Post('cancel')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel an OTP (idempotent); a delivery not yet handed to a provider is dropped.' })
-  @ApiOkResponse({ type: OtpEnvelopeDto, schema: { example: { code: 200, message: 'canceled', requestID: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } } })
-  @ApiErrors('MISSING_PARAMETER', 'INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'CANCEL_NOT_FOUND', 'OTP_ALREADY_VERIFIED', 'OTP_EXPIRED')
+  @ApiOperation({
+    summary: 'Cancel an OTP',
+    description: 'Idempotent: canceling a canceled OTP answers the same. A delivery not yet handed to a provider is dropped.',
+  })
+  @ApiJsonOrForm()
+  @ApiBody({ type: CancelOtpDto, examples: { byRequestId: { summary: 'By the requestID a send answered', value: { requestId: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } } } })
+  @ApiOkResponse({ type: OtpEnvelopeDto, description: 'Canceled', example: { code: 200, message: 'canceled', requestID: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } })
+  @ApiErrors({ body: true }, 'MISSING_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'CANCEL_NOT_FOUND', 'OTP_ALREADY_VERIFIED', 'OTP_EXPIRED')
   async cancel(@Caller() caller: Account, @Body() body: CancelOtpDto): Promise<OtpEnvelope> {
     return { code: 200, message: 'canceled', requestID: await this.otp.cancel(caller, body) };
   }

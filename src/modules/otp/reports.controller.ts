@@ -1,8 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ok, Ok } from '../../common/envelope';
 import { Page, pageWindow, toPage } from '../../common/paging';
-import { ApiDataResponse, ApiErrors, ApiPageResponse } from '../../common/swagger';
+import { ApiDataResponse, ApiErrors, ApiJsonOrForm, ApiPageResponse, REQUEST_ID } from '../../common/swagger';
 import { Account } from '../accounts/account.entity';
 import { BasicAuth, Caller } from '../accounts/basic-auth.guard';
 import { SearchSessionsDto, SessionDto } from './dto/session.dto';
@@ -21,7 +21,10 @@ export class ReportsController {
   ) {}
 
   @Get('search')
-  @ApiOperation({ summary: 'List OTP sessions, paged and filtered; newest first by default.' })
+  @ApiOperation({
+    summary: 'List OTP sessions',
+    description: 'Session detail records (SPEC §6), paged and filtered; newest first by default (`SortBy` on `dateCreated`, `to` or `status`). Never a code or its hash.',
+  })
   @ApiPageResponse(SessionDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
   search(@Caller() caller: Account, @Query() query: SearchSessionsDto): Promise<Ok<Page<SessionDto>>> {
@@ -30,15 +33,17 @@ export class ReportsController {
 
   @Post('search')
   @HttpCode(200)
-  @ApiOperation({ summary: 'List OTP sessions with the filters in the body.' })
+  @ApiOperation({ summary: 'List OTP sessions (filters in the body)', description: 'As GET /2fa/search, with the filters and paging in the body or the query; the body wins.' })
+  @ApiJsonOrForm()
   @ApiPageResponse(SessionDto)
-  @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
+  @ApiErrors({ body: true }, 'ACCOUNT_OUT_OF_SCOPE')
   searchByBody(@Caller() caller: Account, @Query() query: SearchSessionsDto, @Body() body: SearchSessionsDto): Promise<Ok<Page<SessionDto>>> {
     return this.searchPage(caller, merge(query, body));
   }
 
   @Get('search/:requestId')
-  @ApiOperation({ summary: 'Get one OTP session.' })
+  @ApiOperation({ summary: 'Get an OTP session', description: 'One session of the caller or of one of its sub-accounts; any other request id is 470.' })
+  @ApiParam({ name: 'requestId', ...REQUEST_ID })
   @ApiDataResponse(SessionDto)
   @ApiErrors('OTP_NOT_FOUND')
   async session(@Caller() caller: Account, @Param('requestId') requestId: string): Promise<Ok<SessionDto>> {
@@ -46,7 +51,10 @@ export class ReportsController {
   }
 
   @Get('usage/records')
-  @ApiOperation({ summary: 'Usage per channel for a period (default: the last 30 days).' })
+  @ApiOperation({
+    summary: 'Usage per channel',
+    description: 'Counts of the OTP requests created in a period (default: the last 30 days; at most 3,660 days), one record per channel.',
+  })
   @ApiPageResponse(UsageRecordDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
   usageRecords(@Caller() caller: Account, @Query() query: UsageQueryDto): Promise<Ok<Page<UsageRecordDto>>> {
@@ -55,15 +63,19 @@ export class ReportsController {
 
   @Post('usage/records')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Usage per channel with the filters in the body.' })
+  @ApiOperation({ summary: 'Usage per channel (filters in the body)', description: 'As GET /2fa/usage/records, with the filters in the body or the query; the body wins.' })
+  @ApiJsonOrForm()
   @ApiPageResponse(UsageRecordDto)
-  @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
+  @ApiErrors({ body: true }, 'ACCOUNT_OUT_OF_SCOPE')
   usageRecordsByBody(@Caller() caller: Account, @Query() query: UsageQueryDto, @Body() body: UsageQueryDto): Promise<Ok<Page<UsageRecordDto>>> {
     return this.usagePage(caller, merge(query, body));
   }
 
   @Get('usage/records/:period')
-  @ApiOperation({ summary: 'Usage split into days, months or years of the period, or for a fixed period.' })
+  @ApiOperation({
+    summary: 'Usage per channel, split or for a fixed period',
+    description: '`Daily`, `Monthly`, `Yearly` split the period (UTC); `AllTime`, `Today`, `Yesterday`, `ThisMonth`, `LastMonth` fix it.',
+  })
   @ApiPageResponse(UsageRecordDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
   usageForPeriod(@Caller() caller: Account, @Param() { period }: UsagePeriodParams, @Query() query: UsageQueryDto): Promise<Ok<Page<UsageRecordDto>>> {

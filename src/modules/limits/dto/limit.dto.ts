@@ -1,27 +1,38 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { ACCOUNT_SID, LIMIT_SID, TIMESTAMP } from '../../../common/swagger';
 import { IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
 import { IsSid, ParsedWith, Trim } from '../../../common/validation';
-import { Buckets, readBuckets } from '../buckets';
+import { Buckets, MAX_BUCKET_INTERVAL_S, MAX_BUCKET_SENDS, readBuckets } from '../buckets';
 import { Limit } from '../limit.entity';
 
 export class BucketDto {
-  @ApiProperty({ example: 'bucket1' }) name: string;
-  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: '1', description: 'Sends allowed per interval.' }) max: number | string;
-  @ApiProperty({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: '30', description: 'Window in seconds.' }) interval: number | string;
+  @ApiProperty({ example: 'per_minute', minLength: 1, maxLength: 64 }) name: string;
+  @ApiProperty({
+    oneOf: [{ type: 'integer', minimum: 1, maximum: MAX_BUCKET_SENDS }, { type: 'string', pattern: '^\\s*\\d{1,10}\\s*$' }],
+    example: 1,
+    description: `Sends allowed per interval, 1–${MAX_BUCKET_SENDS} (a numeric string is accepted too).`,
+  })
+  max: number | string;
+  @ApiProperty({
+    oneOf: [{ type: 'integer', minimum: 1, maximum: MAX_BUCKET_INTERVAL_S }, { type: 'string', pattern: '^\\s*\\d{1,10}\\s*$' }],
+    example: 60,
+    description: `The sliding window in seconds, 1–${MAX_BUCKET_INTERVAL_S} (a numeric string is accepted too).`,
+  })
+  interval: number | string;
 }
 
 const BUCKETS_SCHEMA = {
-  oneOf: [{ type: 'array', items: { $ref: getSchemaPath(BucketDto) } }, { type: 'string' }],
-  description: '1 or 2 buckets, as a JSON array or as a string holding one.',
-  example: '[{ "name":"bucket1", "max":"1", "interval":"30"},{ "name":"bucket2", "max":"2", "interval":"300"}]',
+  oneOf: [{ type: 'array', minItems: 1, maxItems: 2, items: { $ref: getSchemaPath(BucketDto) } }, { type: 'string', description: 'The same array as a string holding JSON' }],
+  description: '1 or 2 buckets, as a JSON array or as a string holding one (the seed shows both).',
+  example: [{ name: 'per_minute', max: 1, interval: 60 }],
 };
 
 const NAME = /^\P{Cc}+$/u;
 
 export class CreateLimitDto {
-  @ApiProperty({ example: 'limit_on_phonenumber', maxLength: 64 })
+  @ApiProperty({ example: 'limit_on_phone', minLength: 1, maxLength: 64, description: 'Unique within the account; the key a send names in `limits`.' })
   @Trim()
   @IsNotEmpty()
   @IsString()
@@ -34,20 +45,20 @@ export class CreateLimitDto {
   @IsNotEmpty()
   buckets: Buckets;
 
-  @ApiPropertyOptional({ example: 'limit on Phone Number', maxLength: 1024 })
+  @ApiPropertyOptional({ example: 'One send a minute per phone number', maxLength: 1024 })
   @IsOptional()
   @IsString()
   @MaxLength(1024)
   description?: string;
 
-  @ApiPropertyOptional({ description: 'Sub-account the limit is created for (default: the caller).' })
+  @ApiPropertyOptional({ ...ACCOUNT_SID, description: 'The account the limit is for: the caller (default) or one of its sub-accounts.' })
   @IsOptional()
   @IsSid('AC')
   accountSid?: string;
 }
 
 export class UpdateLimitDto {
-  @ApiPropertyOptional({ maxLength: 64 })
+  @ApiPropertyOptional({ example: 'limit_on_phone', minLength: 1, maxLength: 64 })
   @Trim()
   @IsOptional()
   @IsNotEmpty()
@@ -69,7 +80,7 @@ export class UpdateLimitDto {
 }
 
 export class SearchLimitsQuery extends CreatedListQuery {
-  @ApiPropertyOptional({ description: 'Part of the name (case-insensitive).' })
+  @ApiPropertyOptional({ maxLength: 64, description: 'Part of the name (case-insensitive).' })
   @IsOptional()
   @IsString()
   @MaxLength(64)
@@ -77,17 +88,17 @@ export class SearchLimitsQuery extends CreatedListQuery {
 }
 
 export class LimitDto {
-  @ApiProperty({ example: 'LM29c3cdc8123545a4aa62b7451f1f719d' }) sid: string;
-  @ApiProperty({ example: 'limit_on_phoneNumber' }) name: string;
-  @ApiProperty({ example: '[{ "name":"bucket1", "max":"1", "interval":"30"}]', description: 'The buckets as a JSON string.' }) buckets: string;
+  @ApiProperty(LIMIT_SID) sid: string;
+  @ApiProperty({ example: 'limit_on_phone' }) name: string;
+  @ApiProperty({ example: '[{"name":"per_minute","max":1,"interval":60}]', description: 'The buckets as a JSON string, as the seed shows them.' }) buckets: string;
   @ApiProperty({ type: String, nullable: true }) description: string | null;
-  @ApiProperty({ description: 'The account that created the limit.' }) accountSid: string;
-  @ApiProperty({ type: String, nullable: true }) accountEmail: string | null;
-  @ApiProperty({ description: 'The account the limit applies to.' }) targetAccountSid: string;
-  @ApiProperty({ type: String, nullable: true }) targetAccountEmail: string | null;
+  @ApiProperty({ ...ACCOUNT_SID, description: 'The account that created the limit.' }) accountSid: string;
+  @ApiProperty({ type: String, nullable: true, example: 'ops@example.com' }) accountEmail: string | null;
+  @ApiProperty({ ...ACCOUNT_SID, description: 'The account the limit applies to.' }) targetAccountSid: string;
+  @ApiProperty({ type: String, nullable: true, example: 'ops@example.com' }) targetAccountEmail: string | null;
   @ApiProperty({ example: '/2fa/limits/search/LM29c3cdc8123545a4aa62b7451f1f719d' }) uri: string;
-  @ApiProperty({ example: '2021-02-04T03:52:09.400+0000' }) dateCreated: string;
-  @ApiProperty({ example: '2021-02-04T03:52:09.400+0000' }) dateUpdated: string;
+  @ApiProperty(TIMESTAMP) dateCreated: string;
+  @ApiProperty(TIMESTAMP) dateUpdated: string;
 
   static from(limit: Limit, emails: Map<string, string | null>): LimitDto {
     return {

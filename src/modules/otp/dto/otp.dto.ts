@@ -1,6 +1,7 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Expose, Transform } from 'class-transformer';
 import { Contains, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { ACCOUNT_SID } from '../../../common/swagger';
 import { IsSid, ParsedWith, ToInt, Trim } from '../../../common/validation';
 import { Channel, CHANNELS } from '../../channels/channel';
 import { destination, limitsMap, sender, verifiedDestination } from '../send-input';
@@ -22,45 +23,56 @@ const RequestId = (): PropertyDecorator => {
  * A send (SPEC §4) as the service receives it: every field checked and in its working form (the
  * destination normalised, `limits` an ordered list), so the service starts at the spec's step 1.
  */
+@ApiSchema({ description: 'A send (SPEC §4). Numbers may come as strings (`"length": "6"`), `limits` as a JSON value or a string holding JSON.' })
 export class SendOtpDto {
-  @ApiProperty({ example: '2FA', maxLength: 128, description: 'The name of your service.' })
+  @ApiProperty({ example: '2FA', minLength: 1, maxLength: 128, description: 'The name of your service.' })
   @Trim()
   @IsNotEmpty()
   @IsString()
   @MaxLength(128)
   service: string;
 
-  @ApiPropertyOptional({ enum: CHANNELS, default: 'sms' })
+  @ApiPropertyOptional({ enum: CHANNELS, default: 'sms', description: 'Case-insensitive.' })
   @lower()
   @IsOptional()
   @IsIn(CHANNELS)
   channel?: Channel;
 
-  @ApiProperty({ example: '+12055550199', maxLength: 320, description: 'SMS sender id (number or up to 11 letters and digits), calling number, or email sender.' })
+  @ApiProperty({
+    example: 'OTPGATE',
+    minLength: 1,
+    maxLength: 320,
+    description: 'SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address.',
+  })
   @ParsedWith(sender)
   @IsNotEmpty()
   @MaxLength(320)
   from: string;
 
-  @ApiProperty({ example: '+12055550100', maxLength: 320, description: 'Phone number (sms, call) or email address (email); stored normalised.' })
+  @ApiProperty({
+    example: '+12055550100',
+    minLength: 1,
+    maxLength: 320,
+    description: 'sms and call: a phone number of 8–15 digits with its country code (spaces, dashes, dots, parentheses and a leading `+` or `00` allowed); email: an email address. Stored normalised.',
+  })
   @ParsedWith(destination)
   @IsNotEmpty()
   @MaxLength(320)
   to: string;
 
-  @ApiProperty({ example: 'Your verification code is: {code}', maxLength: 2000, description: 'Must contain `{code}`.' })
+  @ApiProperty({ example: 'Your verification code is: {code}', minLength: 6, maxLength: 2000, pattern: '\\{code\\}', description: 'Must contain `{code}`, where the code goes.' })
   @Contains('{code}', { message: 'must contain {code}' })
   @IsNotEmpty()
   @IsString()
   @MaxLength(2000)
   body: string;
 
-  @ApiPropertyOptional({ description: 'Send on behalf of this sub-account.' })
+  @ApiPropertyOptional({ ...ACCOUNT_SID, description: 'Send for this account: the caller (default) or one of its sub-accounts.' })
   @IsOptional()
   @IsSid('AC')
   accountSid?: string;
 
-  @ApiPropertyOptional({ maxLength: 255, description: 'Required for the email channel.' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255, description: 'The email subject: required for the email channel, ignored otherwise.' })
   @Trim()
   @ValidateIf((input: SendOtpDto) => input.channel === 'email' || input.subject !== undefined)
   @IsNotEmpty()
@@ -76,7 +88,7 @@ export class SendOtpDto {
   @MaxLength(64)
   language?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 10, default: 1, description: 'Times the call plays the message.' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 10, default: 1, description: 'Times the call plays the message.' })
   @ToInt()
   @IsOptional()
   @IsInt()
@@ -84,7 +96,7 @@ export class SendOtpDto {
   @Max(10)
   repeat?: number;
 
-  @ApiPropertyOptional({ minimum: 4, maximum: 10, default: 6, description: 'Digits in the code.' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 4, maximum: 10, default: 6, description: 'Digits in the code.' })
   @ToInt()
   @IsOptional()
   @IsInt()
@@ -92,13 +104,13 @@ export class SendOtpDto {
   @Max(10)
   length?: number;
 
-  @ApiPropertyOptional({ enum: ['man', 'woman'], default: 'man' })
+  @ApiPropertyOptional({ enum: ['man', 'woman'], default: 'man', description: 'The voice of a call (case-insensitive).' })
   @lower()
   @IsOptional()
   @IsIn(['man', 'woman'])
   voice?: 'man' | 'woman';
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 86400, default: 300, description: 'Seconds the OTP stays valid.' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 86400, default: 300, description: 'Seconds the OTP stays valid.' })
   @ToInt()
   @IsOptional()
   @IsInt()
@@ -106,7 +118,7 @@ export class SendOtpDto {
   @Max(86400)
   timeout?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 86400, description: 'Seconds an earlier OTP of the same service and destination stays verifiable.' })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 86400, description: 'Seconds an earlier OTP of the same service and destination stays verifiable (never past its own expiry).' })
   @ToInt()
   @IsOptional()
   @IsInt()
@@ -115,17 +127,22 @@ export class SendOtpDto {
   guardTime?: number;
 
   @ApiPropertyOptional({
-    oneOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'string' }],
+    oneOf: [
+      { type: 'object', maxProperties: 10, additionalProperties: { type: 'string', minLength: 1, maxLength: 256 } },
+      { type: 'string', description: 'The same map as a string holding JSON' },
+    ],
     example: { limit_on_phone: '+12055550100' },
-    description: 'Ordered map of limit names to key values, as an object or a string holding JSON; evaluated in the order written.',
+    description:
+      'Ordered map of up to 10 limit names (1–64 characters, limits of the account) to key values (1–256 characters: a phone number, an IP, a session id), as an object or a string holding JSON; evaluated in the order written. Without it, the default limit applies.',
   })
   @ParsedWith(limitsMap)
   @IsOptional()
   limits?: [name: string, key: string][] | null;
 }
 
+@ApiSchema({ description: 'Either `requestId` (or `requestID`), or `number` with `service`; and `code`. When `number` is given, `requestId` is ignored.' })
 export class VerifyOtpDto {
-  @ApiPropertyOptional({ example: '2FA', description: 'Required when verifying by `number`.' })
+  @ApiPropertyOptional({ example: '2FA', minLength: 1, maxLength: 128, description: 'Required when verifying by `number`.' })
   @Trim()
   @ValidateIf((input: VerifyOtpDto) => input.number !== undefined || input.service !== undefined)
   @IsNotEmpty()
@@ -133,7 +150,12 @@ export class VerifyOtpDto {
   @MaxLength(128)
   service?: string;
 
-  @ApiPropertyOptional({ example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a', description: '`requestID` is accepted too; ignored when `number` is given. Required without `number`.' })
+  @ApiPropertyOptional({
+    example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a',
+    minLength: 1,
+    maxLength: 64,
+    description: 'The requestID a send answered (`requestID` is accepted too). Required without `number`; ignored with it.',
+  })
   @RequestId()
   @ValidateIf((input: VerifyOtpDto) => input.number === undefined)
   @IsNotEmpty()
@@ -141,18 +163,22 @@ export class VerifyOtpDto {
   @MaxLength(64)
   requestId?: string;
 
-  @ApiPropertyOptional({ example: '+12055550100', description: 'Verify the newest OTP sent to this destination (with `service`); phone spellings and email case are normalised.' })
+  @ApiPropertyOptional({
+    example: '+12055550100',
+    maxLength: 320,
+    description: 'Verify the newest OTP sent to this destination (phone number or email address, with `service`); phone spellings and email case are normalised.',
+  })
   @ParsedWith(verifiedDestination)
   @IsOptional()
   @MaxLength(320)
   number?: string;
 
-  @ApiPropertyOptional({ description: 'The account the OTP was sent for.' })
+  @ApiPropertyOptional({ ...ACCOUNT_SID, description: 'The account the OTP was sent for (default: the caller).' })
   @IsOptional()
   @IsSid('AC')
   accountSid?: string;
 
-  @ApiProperty({ example: '123456' })
+  @ApiProperty({ example: '123456', minLength: 1, maxLength: 64, description: 'The code the user received (digits; a number is accepted too).' })
   @asString()
   @Trim()
   @IsNotEmpty()
@@ -162,14 +188,14 @@ export class VerifyOtpDto {
 }
 
 export class CancelOtpDto {
-  @ApiProperty({ example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a', description: '`requestID` is accepted too.' })
+  @ApiProperty({ example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a', minLength: 1, maxLength: 64, description: 'The requestID a send answered (`requestID` is accepted too).' })
   @RequestId()
   @IsNotEmpty()
   @IsString()
   @MaxLength(64)
   requestId: string;
 
-  @ApiPropertyOptional({ description: 'The account the OTP was sent for.' })
+  @ApiPropertyOptional({ ...ACCOUNT_SID, description: 'The account the OTP was sent for (default: the caller).' })
   @IsOptional()
   @IsSid('AC')
   accountSid?: string;

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ACCOUNT_SID, REQUEST_ID, TIMESTAMP } from '../../../common/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { normalizeEmail, normalizePhone } from '../../../common/destination';
@@ -10,7 +11,7 @@ import { effectiveStatus } from '../otp-state';
 
 /** Filters of the session detail records (SPEC §6), from the query or (POST) the body. */
 export class SearchSessionsDto extends CreatedListQuery {
-  @ApiPropertyOptional({ example: '2FA' })
+  @ApiPropertyOptional({ example: '2FA', maxLength: 128 })
   @IsOptional()
   @IsString()
   @MaxLength(128)
@@ -21,14 +22,14 @@ export class SearchSessionsDto extends CreatedListQuery {
   @IsIn(CHANNELS)
   channel?: Channel;
 
-  @ApiPropertyOptional({ description: 'Destination; phone spellings and email case are normalised as on send.' })
+  @ApiPropertyOptional({ maxLength: 320, description: 'Destination; phone spellings and email case are normalised as on send.' })
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? (normalizePhone(value) ?? normalizeEmail(value) ?? value) : value))
   @IsOptional()
   @IsString()
   @MaxLength(320)
   to?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ maxLength: 320, description: 'The sender, as sent.' })
   @IsOptional()
   @IsString()
   @MaxLength(320)
@@ -46,8 +47,8 @@ export class SearchSessionsDto extends CreatedListQuery {
 }
 
 export class SessionDto {
-  @ApiProperty({ example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' }) requestID: string;
-  @ApiProperty() accountSid: string;
+  @ApiProperty(REQUEST_ID) requestID: string;
+  @ApiProperty(ACCOUNT_SID) accountSid: string;
   @ApiProperty({ example: '2FA' }) service: string;
   @ApiProperty({ enum: CHANNELS }) channel: Channel;
   @ApiProperty() from: string;
@@ -57,17 +58,17 @@ export class SessionDto {
   @ApiProperty({ type: String, nullable: true }) deliveryError: string | null;
   @ApiProperty({ type: String, nullable: true }) provider: string | null;
   @ApiProperty({ type: String, nullable: true }) providerMessageId: string | null;
-  @ApiProperty({ description: 'Wrong codes so far.' }) attempts: number;
-  @ApiProperty() codeLength: number;
-  @ApiProperty({ description: 'Seconds.' }) timeout: number;
-  @ApiProperty({ type: Number, nullable: true }) guardTime: number | null;
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 5, description: 'Wrong codes so far.' }) attempts: number;
+  @ApiProperty({ type: 'integer', minimum: 4, maximum: 10 }) codeLength: number;
+  @ApiProperty({ type: 'integer', description: 'Seconds.' }) timeout: number;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'Seconds.' }) guardTime: number | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, nullable: true }) limits: Record<string, string> | null;
-  @ApiProperty() dateCreated: string;
-  @ApiProperty() dateUpdated: string;
-  @ApiProperty({ type: String, nullable: true }) dateSent: string | null;
-  @ApiProperty({ type: String, nullable: true }) dateVerified: string | null;
-  @ApiProperty({ type: String, nullable: true }) dateCanceled: string | null;
-  @ApiProperty() dateExpires: string;
+  @ApiProperty(TIMESTAMP) dateCreated: string;
+  @ApiProperty(TIMESTAMP) dateUpdated: string;
+  @ApiProperty({ ...TIMESTAMP, nullable: true }) dateSent: string | null;
+  @ApiProperty({ ...TIMESTAMP, nullable: true }) dateVerified: string | null;
+  @ApiProperty({ ...TIMESTAMP, nullable: true }) dateCanceled: string | null;
+  @ApiProperty(TIMESTAMP) dateExpires: string;
   @ApiProperty({ example: '/2fa/search/OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' }) uri: string;
 
   /** Never the code, its hash or its sealed form. */

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ACCOUNT_SID } from '../../../common/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { ScopedListQuery } from '../../../common/list-queries';
 import { Channel, CHANNELS } from '../../channels/channel';
@@ -14,12 +15,12 @@ export class UsagePeriodParams {
 }
 
 export class UsageQueryDto extends ScopedListQuery {
-  @ApiPropertyOptional({ example: '2021-02-01', description: 'First day (UTC, inclusive); default: 29 days before endDate.' })
+  @ApiPropertyOptional({ type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}', description: 'First day (an ISO-8601 date, UTC, inclusive); default: 29 days before endDate.' })
   @IsOptional()
   @IsString()
   startDate?: string;
 
-  @ApiPropertyOptional({ example: '2021-02-28', description: 'Last day (UTC, inclusive); default: today.' })
+  @ApiPropertyOptional({ type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}', description: 'Last day (an ISO-8601 date, UTC, inclusive); default: today.' })
   @IsOptional()
   @IsString()
   endDate?: string;
@@ -29,7 +30,7 @@ export class UsageQueryDto extends ScopedListQuery {
   @IsIn(CHANNELS)
   channel?: Channel;
 
-  @ApiPropertyOptional({ example: '2FA' })
+  @ApiPropertyOptional({ example: '2FA', maxLength: 128 })
   @IsOptional()
   @IsString()
   @MaxLength(128)
@@ -37,17 +38,17 @@ export class UsageQueryDto extends ScopedListQuery {
 }
 
 export class UsageRecordDto {
-  @ApiProperty() accountSid: string;
+  @ApiProperty(ACCOUNT_SID) accountSid: string;
   @ApiProperty({ enum: CHANNELS }) channel: Channel;
   @ApiProperty({ example: '2021-02-01', description: 'First day of the record (UTC).' }) startDate: string;
   @ApiProperty({ example: '2021-02-28', description: 'Last day of the record (UTC, inclusive).' }) endDate: string;
-  @ApiProperty({ description: 'OTP requests accepted.' }) sent: number;
-  @ApiProperty({ description: 'Handed to a provider successfully (delivery status sent or delivered).' }) delivered: number;
-  @ApiProperty({ description: 'Delivery failed or undelivered.' }) failed: number;
-  @ApiProperty() verified: number;
-  @ApiProperty() canceled: number;
-  @ApiProperty() expired: number;
-  @ApiProperty({ description: 'Locked by wrong codes.' }) locked: number;
-  @ApiProperty({ example: 0.85, description: 'verified / sent; 0 when nothing was sent.' }) conversionRate: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'OTP requests accepted.' }) sent: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Handed to a provider successfully (delivery status sent or delivered).' }) delivered: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Delivery failed or undelivered.' }) failed: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) verified: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) canceled: number;
+  @ApiProperty({ type: 'integer', minimum: 0 }) expired: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Locked by wrong codes.' }) locked: number;
+  @ApiProperty({ minimum: 0, maximum: 1, example: 0.85, description: 'verified / sent; 0 when nothing was sent.' }) conversionRate: number;
   @ApiProperty() uri: string;
 }
