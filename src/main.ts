@@ -3,7 +3,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { AppConfig, ConfigError, loadDotEnv } from './config/app-config';
+import { AppConfig, ConfigError, loadDotEnv, StartupError } from './config/app-config';
 import { configureHttpApp, HTTP_APP_OPTIONS } from './infra/http/http-app';
 
 async function bootstrap(): Promise<void> {
@@ -11,8 +11,9 @@ async function bootstrap(): Promise<void> {
   const config = new AppConfig(process.env);
   if (!config.runsApi) {
     // ROLE=worker: the channel processors only, no HTTP port.
-    const context = await NestFactory.createApplicationContext(AppModule.register(config), { bufferLogs: true });
+    const context = await NestFactory.createApplicationContext(AppModule.register(config), { bufferLogs: true, autoFlushLogs: false, abortOnError: false });
     context.useLogger(context.get(Logger));
+    context.flushLogs();
     await context.init();
     exitOnSignals(context);
     context.get(Logger).log(`otpgate worker started (${config.database.type} + redis)`);
@@ -46,7 +47,9 @@ function exitOnSignals(app: INestApplicationContext): void {
 }
 
 bootstrap().catch((error: unknown) => {
-  // Configuration errors are one clear line naming the variable; anything else keeps its stack.
-  console.error(error instanceof ConfigError ? `otpgate: invalid configuration: ${error.message}` : error);
+  // Configuration and start-up errors are one clear line naming what is wrong; anything else keeps its stack.
+  if (error instanceof ConfigError) console.error(`otpgate: invalid configuration: ${error.message}`);
+  else if (error instanceof StartupError) console.error(`otpgate: cannot start: ${error.message}`);
+  else console.error(error);
   process.exit(1);
 });

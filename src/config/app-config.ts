@@ -16,6 +16,9 @@ export type DatabaseConfig =
 /** Thrown for invalid configuration; main.ts prints its one-line message and exits. */
 export class ConfigError extends Error {}
 
+/** Thrown when start-up cannot go on for a reason outside otpgate (its database); printed as one line too. */
+export class StartupError extends Error {}
+
 /**
  * The one place that reads process.env. Everything else receives this object through DI,
  * so tests build the app from an explicit environment.
@@ -165,7 +168,7 @@ export function parseDatabaseUrl(value: string): DatabaseConfig {
     if (!parsed.pathname || parsed.pathname === '/') throw new ConfigError('DATABASE_URL: the MySQL URL needs a database name');
     return { type: 'mysql', url: value.replace(/^mariadb:/, 'mysql:'), mariadb: value.startsWith('mariadb:') };
   }
-  throw new ConfigError('DATABASE_URL must start with sqlite: or mysql://');
+  throw new ConfigError('DATABASE_URL must start with sqlite:, mysql:// or mariadb://');
 }
 
 function safeUrl(value: string, name: string): URL {

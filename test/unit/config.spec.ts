@@ -26,7 +26,7 @@ describe('configuration', () => {
     [{ SMS_PROVIDER: 'carrier-pigeon' }, 'SMS_PROVIDER must be one of console, smpp, http'],
     [{ VOICE_PROVIDER: 'twiml', VOICE_API_URL: 'https://api.example/2010-04-01' }, 'VOICE_ACCOUNT_SID is required by the configured provider'],
     [{ EMAIL_PROVIDER: 'smtp' }, 'SMTP_URL is required by the configured provider'],
-    [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL must start with sqlite: or mysql://'],
+    [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL must start with sqlite:, mysql:// or mariadb://'],
     [{ DATABASE_URL: 'mysql://root@127.0.0.1:3306/otpgate' }, 'APP_SECRET is required when DATABASE_URL is a MySQL database'],
     [{ ROLE: 'worker' }, 'REDIS_URL is required when ROLE=worker'],
     [{ PORT: 'eighty' }, 'PORT must be an integer between 0 and 65535'],
