@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import Redis from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { IncomingMessage } from 'node:http';
 import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../../common/errors/app-error';
@@ -17,12 +18,18 @@ const WINDOW_S = 60;
  * refused at once for the rest of the minute; failures on one account sid beyond its own budget
  * answer 429 instead of 401, while that account's correct logins still pass. Failures on other
  * accounts never slow anyone's correct login. Only attempts that carry credentials count.
+ *
+ * The failures are counted in the shared store; the refusal of a blocked address is decided from
+ * this process's memory of the blocks it has seen, so an admitted request costs no store round
+ * trip (another process learns of a block at the address's first failure there).
  */
 @Injectable()
 export class AuthGate {
   private readonly logger = new Logger(AuthGate.name);
   private readonly byAddress: RateLimiterAbstract;
   private readonly bySid: RateLimiterAbstract;
+  /** Addresses over their budget, until when (epoch ms). */
+  private readonly blocked = new LRUCache<string, number>({ max: 100_000, ttl: WINDOW_S * 1000 });
 
   constructor(
     private readonly authenticator: BasicAuthenticator,
@@ -42,23 +49,21 @@ export class AuthGate {
   /** The caller's account, or the 401 (or 429 when throttled) to answer. */
   async admit(req: IncomingMessage): Promise<Account> {
     const address = clientAddress(req);
-    const blocked = await this.retryAfter(this.byAddress, address);
-    if (blocked !== undefined) throw new AppError('AUTH_THROTTLED', {}, { retryAfter: blocked });
+    const blockedUntil = this.blocked.get(address);
+    if (blockedUntil !== undefined && blockedUntil > Date.now()) {
+      throw new AppError('AUTH_THROTTLED', {}, { retryAfter: Math.max(1, Math.ceil((blockedUntil - Date.now()) / 1000)) });
+    }
     const { account, sid } = await this.authenticator.authenticate(req);
     if (account) return account;
     if (!req.headers.authorization) throw new AppError('AUTH_FAILED');
     this.metrics.authFailures.inc();
-    const throttled = (await this.fail(this.byAddress, address, 'client address')) ?? (await this.fail(this.bySid, isSid('AC', sid) ? sid : '', 'account'));
+    const addressWait = await this.fail(this.byAddress, address, 'client address');
+    if (addressWait !== undefined) this.blocked.set(address, Date.now() + addressWait * 1000);
+    const throttled = addressWait ?? (await this.fail(this.bySid, isSid('AC', sid) ? sid : '', 'account'));
     throw throttled === undefined ? new AppError('AUTH_FAILED') : new AppError('AUTH_THROTTLED', {}, { retryAfter: throttled });
   }
 
-  /** Seconds until `key` may try again, when it is blocked; the store being down blocks no one. */
-  private async retryAfter(limiter: RateLimiterAbstract, key: string): Promise<number | undefined> {
-    const state = await limiter.get(key).catch(() => null);
-    return state && state.consumedPoints > limiter.points ? seconds(state) : undefined;
-  }
-
-  /** Counts a failure; the seconds to wait when this one went over the budget. */
+  /** Counts a failure; the seconds to wait when this one went over the budget (the store being down throttles no one). */
   private async fail(limiter: RateLimiterAbstract, key: string, what: string): Promise<number | undefined> {
     if (!key) return undefined;
     try {
