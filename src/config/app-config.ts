@@ -1,3 +1,4 @@
+import type { RedisOptions } from 'ioredis';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -12,6 +13,50 @@ export type DatabaseConfig =
   | { type: 'sqlite'; database: string }
   /** `mariadb://` selects TypeORM's MariaDB dialect up front; a `mysql://` URL is probed at connect. */
   | { type: 'mysql'; url: string; mariadb: boolean };
+
+/** Where REDIS_URL points: one server, a Redis Cluster, or a master found through Sentinel. */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: HostPort[]; options: RedisOptions }
+  | { kind: 'sentinel'; sentinels: HostPort[]; name: string; options: RedisOptions };
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * `redis://` / `rediss://` (one server), `redis+cluster://host:port,host:port` (a Redis Cluster,
+ * any of its nodes), `redis+sentinel://host:port,host:port/mastername` (Sentinel). A user and
+ * password in the URL are the Redis server's (and, for Sentinel, the sentinels' too).
+ */
+export function parseRedisUrl(value: string): RedisTarget {
+  const scheme = /^([a-z+]+):\/\//.exec(value)?.[1];
+  if (scheme === 'redis' || scheme === 'rediss') {
+    try {
+      new URL(value);
+    } catch {
+      throw new ConfigError('REDIS_URL is not a valid URL');
+    }
+    return { kind: 'single', url: value };
+  }
+  if (scheme !== 'redis+cluster' && scheme !== 'redis+sentinel') {
+    throw new ConfigError('REDIS_URL must be a redis://, rediss://, redis+cluster://host:port,... or redis+sentinel://host:port,.../mastername URL');
+  }
+  const match = /^[a-z+]+:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/]+)(?:\/(.*))?$/.exec(value);
+  const nodes = (match?.[3] ?? '').split(',').map((node) => {
+    const [host, port = scheme === 'redis+cluster' ? '6379' : '26379'] = node.split(':');
+    if (!host || !/^\d{1,5}$/.test(port)) throw new ConfigError(`REDIS_URL: "${node}" is not host:port`);
+    return { host, port: Number(port) };
+  });
+  const options: RedisOptions = {};
+  if (match?.[1]) options.username = decodeURIComponent(match[1]);
+  if (match?.[2]) options.password = decodeURIComponent(match[2]);
+  if (scheme === 'redis+cluster') return { kind: 'cluster', nodes, options };
+  const name = match?.[4];
+  if (!name) throw new ConfigError('REDIS_URL: redis+sentinel:// needs the master name as its path (redis+sentinel://host:26379/mymaster)');
+  return { kind: 'sentinel', sentinels: nodes, name: decodeURIComponent(name), options };
+}
 
 /** Thrown for invalid configuration; main.ts prints its one-line message and exits. */
 export class ConfigError extends Error {}
@@ -28,6 +73,7 @@ export class AppConfig {
   readonly role: Role;
   readonly database: DatabaseConfig;
   readonly redisUrl?: string;
+  readonly redis?: RedisTarget;
   /** Prefix of every Redis key (queues and limiter), so several deployments or test runs can share a server. */
   readonly redisPrefix: string;
   /** APP_SECRET: the key material, newest first (SPEC §10.6); empty for the embedded default's generated one. */
@@ -65,7 +111,8 @@ export class AppConfig {
     this.port = int(env, 'PORT', 3000, 0, 65535);
     this.role = oneOf(env, 'ROLE', ['all', 'api', 'worker'] as const, 'all');
     this.database = parseDatabaseUrl(env.DATABASE_URL || DEFAULT_DATABASE_URL);
-    this.redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+    this.redisUrl = env.REDIS_URL || undefined;
+    this.redis = this.redisUrl ? parseRedisUrl(this.redisUrl) : undefined;
     this.redisPrefix = env.REDIS_PREFIX || 'otpgate';
     this.appSecrets = (env.APP_SECRET ?? '').split(',').map((secret) => secret.trim()).filter(Boolean);
     if (this.appSecrets.some((secret) => secret.length < 32)) {

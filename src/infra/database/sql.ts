@@ -43,6 +43,7 @@ class MysqlSql extends Sql {
 
   async transaction(statements: SqlStatement[]): Promise<number[]> {
     const connection = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((error, c) => (error ? reject(error) : resolve(c))));
+    let reusable = true;
     try {
       await query(connection, 'START TRANSACTION');
       const changed: number[] = [];
@@ -50,11 +51,15 @@ class MysqlSql extends Sql {
       await query(connection, 'COMMIT');
       return changed;
     } catch (error) {
-      // A connection that failed mid-transaction is not reused; the server rolls back what it held.
-      await query(connection, 'ROLLBACK').catch(() => connection.destroy());
+      // A connection that cannot even roll back is dropped, not returned to the pool; the server
+      // rolls back what it held when the connection goes.
+      await query(connection, 'ROLLBACK').catch(() => {
+        reusable = false;
+        connection.destroy();
+      });
       throw error;
     } finally {
-      connection.release();
+      if (reusable) connection.release();
     }
   }
 }

@@ -29,7 +29,8 @@ export class RedisInvalidations extends Invalidations implements OnApplicationSh
     private readonly prefix: string,
   ) {
     super();
-    this.subscriber = redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    // A subscriber of its own (ioredis: a subscribed connection takes no other commands); it resubscribes after a reconnect.
+    this.subscriber = redis.duplicate();
     new RedisOutageLog('invalidations').watch(this.subscriber);
     this.subscriber.on('message', (channel: string, key: string) => this.handlers.get(channel)?.(key));
   }

@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { AppConfig } from '../../config/app-config';
 import { Invalidations, LocalInvalidations, RedisInvalidations } from './invalidations';
 import { RedisOutageLog } from './redis-outage-log';
+import { createRedisClient } from './redis-target';
 
 /**
  * The shared Redis connection (limiter, health, cache invalidations), present only when REDIS_URL
@@ -15,17 +16,17 @@ export class RedisModule implements OnApplicationShutdown {
   constructor(@Optional() @Inject(Redis) private readonly redis?: Redis) {}
 
   static register(config: AppConfig): DynamicModule {
-    if (!config.redisUrl) {
+    const target = config.redis;
+    if (!target) {
       return { module: RedisModule, providers: [{ provide: Invalidations, useClass: LocalInvalidations }], exports: [Invalidations] };
     }
-    const url = config.redisUrl;
     return {
       module: RedisModule,
       providers: [
         {
           provide: Redis,
           useFactory: async () => {
-            const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000 });
+            const redis = createRedisClient(target, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5000 });
             new RedisOutageLog('client').watch(redis);
             await redis.connect();
             return redis;

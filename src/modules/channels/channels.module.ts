@@ -1,7 +1,9 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Logger, Module, Provider, Type } from '@nestjs/common';
+import { DynamicModule, Inject, Logger, Module, OnApplicationShutdown, Optional, Provider, Type } from '@nestjs/common';
+import Redis from 'ioredis';
 import { AppConfig } from '../../config/app-config';
 import { MetricsService } from '../../infra/metrics/metrics.service';
+import { queueConnection, queuePrefix } from '../../infra/redis/redis-target';
 import { CHANNELS } from './channel';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryReceipts } from './delivery-receipts';
@@ -20,10 +22,21 @@ import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
  * (workers only where ROLE runs them), else the in-process queue; one provider per channel.
  * `records` is the module that provides the DeliveryRecords port (the Otp module's).
  */
+const QUEUE_CONNECTION = Symbol('queue connection');
+
 @Module({})
-export class ChannelsModule {
-  constructor(metrics: MetricsService, queue: DeliveryQueue) {
+export class ChannelsModule implements OnApplicationShutdown {
+  constructor(
+    metrics: MetricsService,
+    queue: DeliveryQueue,
+    @Optional() @Inject(QUEUE_CONNECTION) private readonly connection?: Redis,
+  ) {
     metrics.queueDepths = () => queue.counts();
+  }
+
+  /** BullMQ leaves a client it was given open (a Cluster's); the queues and workers have closed by now. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection?.quit().catch(() => this.connection?.disconnect());
   }
 
   static register(config: AppConfig, records: Type): DynamicModule {
@@ -35,11 +48,12 @@ export class ChannelsModule {
       { provide: EmailProvider, useFactory: () => emailProvider(config) },
     ];
     const imports: DynamicModule['imports'] = [records];
-    if (config.redisUrl) {
-      imports.push(
-        BullModule.forRoot({ connection: { url: config.redisUrl }, prefix: config.redisPrefix }),
-        BullModule.registerQueue(...CHANNELS.map((name) => ({ name }))),
-      );
+    if (config.redis) {
+      // BullMQ's connection, to the same target as the app's own client: one server, Sentinel, or a
+      // Cluster (whose queues then need a hash-tagged prefix, and whose client is ours to close).
+      const { connection, owned } = queueConnection(config.redis);
+      imports.push(BullModule.forRoot({ connection, prefix: queuePrefix(config.redis, config.redisPrefix) }), BullModule.registerQueue(...CHANNELS.map((name) => ({ name }))));
+      if (owned) providers.push({ provide: QUEUE_CONNECTION, useValue: owned });
       providers.push({ provide: DeliveryQueue, useClass: BullmqDeliveryQueue });
       if (config.runsWorkers) providers.push(...CHANNELS.map((channel) => deliveryWorker(channel, config)));
     } else {

@@ -129,7 +129,7 @@ export class LimitsService {
    */
   async enforce(accountSid: string, named: [string, string][] | undefined, destination: string): Promise<void> {
     if (!named?.length) {
-      const block = await this.limiter.consume([{ keys: [`default:${accountSid}:${destination}`], buckets: [DEFAULT_LIMIT] }], this.clock.now(), this.clock.offset());
+      const block = await this.limiter.consume([{ keys: [`${slotOf(accountSid)}:default:${destination}`], buckets: [DEFAULT_LIMIT] }], this.clock.now(), this.clock.offset());
       if (block) {
         this.metrics.limiterBlocks.inc({ code: 453 });
         throw new AppError('DEFAULT_LIMIT_EXCEEDED', {}, { retryAfter: seconds(block.retryAfterMs) });
@@ -141,7 +141,7 @@ export class LimitsService {
       const definition = await this.definition(accountSid, name);
       if (!definition) throw new AppError('LIMIT_NAME_INVALID', { name });
       const key = normalizeLimitKey(value);
-      checks.push({ keys: definition.windows.map((_, i) => `limit:${definition.sid}:${i}:${key}`), buckets: definition.windows });
+      checks.push({ keys: definition.windows.map((_, i) => `${slotOf(accountSid)}:limit:${definition.sid}:${i}:${key}`), buckets: definition.windows });
     }
     const block = await this.limiter.consume(checks, this.clock.now(), this.clock.offset());
     if (block) {
@@ -169,6 +169,14 @@ export class LimitsService {
     this.definitions.delete(cacheKey(accountSid, name));
     this.invalidations.publish('limits', cacheKey(accountSid, name));
   }
+}
+
+/**
+ * Every limiter key of an account carries the account as a hash tag: the limits of one send are
+ * checked by one script, whose keys must share a slot on a Redis Cluster.
+ */
+function slotOf(accountSid: string): string {
+  return `{${accountSid}}`;
 }
 
 function cacheKey(accountSid: string, name: string): string {
