@@ -125,7 +125,7 @@ export class OtpService {
   }
 
   private async markVerified(otp: OtpState, now: number): Promise<string> {
-    if (!(await this.store.markVerified(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
+    if (!(await this.store.markVerified(otp, now))) return this.failWithCurrentState(otp.requestId, now);
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
     // Another OTP of the destination can be valid only through a guard time; cancel it.
     if (otp.guarded || otp.dateCanceled !== null) await this.store.cancelOthers(otp, now);
@@ -133,7 +133,7 @@ export class OtpService {
   }
 
   private async countWrongCode(otp: OtpState, now: number): Promise<never> {
-    if (!(await this.store.countWrongCode(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
+    if (!(await this.store.countWrongCode(otp, now))) return this.failWithCurrentState(otp.requestId, now);
     if (otp.attempts + 1 >= MAX_VERIFY_ATTEMPTS) this.metrics.otps.inc({ event: 'failed', channel: otp.channel });
     throw new AppError('OTP_INVALID_CODE', {}, { requestId: otp.requestId });
   }
@@ -158,7 +158,7 @@ export class OtpService {
     if (status === 'verified') throw new AppError('OTP_ALREADY_VERIFIED', {}, { requestId: otp.requestId });
     if (status === 'expired') throw new AppError('OTP_EXPIRED', {}, { requestId: otp.requestId });
     if (status === 'pending') {
-      if (!(await this.store.cancel(otp.requestId, now))) return this.cancel(caller, input);
+      if (!(await this.store.cancel(otp, now))) return this.cancel(caller, input);
       this.metrics.otps.inc({ event: 'canceled', channel: otp.channel });
       await this.queue.remove(otp.channel, otp.requestId);
     }
