@@ -55,30 +55,37 @@ export class OtpStore {
    * Stores a new OTP and replaces the earlier ones of its destination (by creation, then id) that
    * are still verifiable: canceled at once, or with `guardEnd` kept until then; both in one
    * transaction. Returns how many it replaced. Only earlier ones: two sends racing each replace
-   * the other's predecessor, never each other.
+   * the other's predecessor, never each other. With `guard` (an idempotency key's completion),
+   * the guard runs first and the rest only if it changed a row: null when it did not, and
+   * nothing was stored.
    */
-  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, also: SqlStatement[] = []): Promise<number> {
+  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, guard?: SqlStatement): Promise<number | null> {
     // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR:
     // MariaDB's range optimizer turned the OR into ranges over every index starting with those
     // columns, which doubled the UPDATE's CPU; the destination index alone serves `<=`.
     const earlier = `accountSid = :accountSid AND recipient = :to AND service = :service AND dateCreated <= :created
       AND CASE WHEN dateCreated < :created THEN 1 ELSE requestId < :requestId END AND ${VERIFIABLE.sql()}`;
     const match = { accountSid: otp.accountSid, to: otp.to, service: otp.service, created: otp.dateCreated, requestId: otp.requestId, now };
-    const statements: SqlStatement[] = [
-      [this.whole.insert, this.whole.params(otp)],
+    const statements: SqlStatement[] = guard ? [guard] : [];
+    const onlyIfGuarded = guard ? 0 : undefined;
+    const replacing = statements.length + 1;
+    statements.push(
+      [this.whole.insert, this.whole.params(otp), onlyIfGuarded],
       guardEnd === null
-        ? [`UPDATE otp_session SET ${CANCELED} WHERE ${earlier}`, match]
+        ? [`UPDATE otp_session SET ${CANCELED} WHERE ${earlier}`, match, onlyIfGuarded]
         : [
             `UPDATE otp_session SET dateCanceled = CASE WHEN dateCanceled IS NOT NULL AND dateCanceled < :guardEnd THEN dateCanceled ELSE :guardEnd END, dateUpdated = :now WHERE ${earlier}`,
             { ...match, guardEnd },
+            onlyIfGuarded,
           ],
-    ];
+    );
     // Those canceled at once are events now; those a guard time keeps, when the sweep writes their end.
     const events = guardEnd === null && (await this.audience.receives(otp.accountSid, 'otp.canceled'));
-    if (events) statements.push(this.event('otp.canceled', SIBLINGS_CANCELED_NOW, match, 1));
-    const [, replaced] = await this.sql.transaction([...statements, ...also]);
-    if (events && replaced) this.audience.recorded();
-    return replaced;
+    if (events) statements.push(this.event('otp.canceled', SIBLINGS_CANCELED_NOW, match, replacing));
+    const changed = await this.sql.transaction(statements);
+    if (guard && !changed[0]) return null;
+    if (events && changed[replacing]) this.audience.recorded();
+    return changed[replacing];
   }
 
   /** The whole OTP. */
