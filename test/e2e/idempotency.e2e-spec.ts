@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { currentDriver } from '../support/databases';
+import request from 'supertest';
+import { createTestDatabase, currentDriver } from '../support/databases';
 import { HttpPeer } from '../support/http-peers';
+import { freePort } from '../support/ports';
+import { OtpgateProcess } from '../support/process';
 import { createSubAccount, Credentials, TestApp } from '../support/test-app';
 import { until } from '../support/wait';
 
@@ -156,6 +159,44 @@ describe('Idempotency-Key on POST /2fa/send', () => {
       expect(retried.headers['idempotent-replayed']).toBeUndefined();
     } finally {
       app.clock.advance(-61_000);
+    }
+  });
+});
+
+(currentDriver() === 'mysql' ? describe : describe.skip)('Idempotency-Key across two processes sharing MariaDB and Redis', () => {
+  it('gives one OTP and one delivery to 20 concurrent identical sends split between them; the rest are replays or 497', async () => {
+    const database = await createTestDatabase('mysql');
+    const sms = await HttpPeer.start();
+    const root = { sid: `AC${randomBytes(16).toString('hex')}`, token: randomBytes(16).toString('hex') };
+    const env = { ...database.env, APP_SECRET: randomBytes(32).toString('hex'), BOOTSTRAP_ACCOUNT_SID: root.sid, BOOTSTRAP_AUTH_TOKEN: root.token, SMS_PROVIDER: 'http', SMS_HTTP_URL: sms.url };
+    const ports = [await freePort(), await freePort()];
+    const processes = ports.map((port) => OtpgateProcess.spawn({ ...env, PORT: String(port) }));
+    try {
+      await Promise.all(processes.map((otpgate) => otpgate.waitFor(/otpgate listening on port/)));
+      const urls = ports.map((port) => `http://127.0.0.1:${port}`);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          request(urls[i % 2]).post('/2fa/send').auth(root.sid, root.token).set('Idempotency-Key', 'one-key').send({ service: '2FA', from: 'OTPGATE', to: '+12055550190', body: 'Code {code}' }),
+        ),
+      );
+      const fresh = results.filter((res) => res.status === 200 && res.headers['idempotent-replayed'] === undefined);
+      expect(fresh).toHaveLength(1);
+      const requestId = fresh[0].body.requestID as string;
+      for (const res of results.filter((candidate) => candidate !== fresh[0])) {
+        if (res.status === 200) expect({ replayed: res.headers['idempotent-replayed'], requestID: res.body.requestID }).toEqual({ replayed: 'true', requestID: requestId });
+        else expect({ status: res.status, body: res.body }).toEqual({ status: 409, body: { code: 497, message: 'A request with this Idempotency-Key is in progress', requestID: null } });
+      }
+      const session = await until(
+        async () => (await request(urls[0]).get(`/2fa/search/${requestId}`).auth(root.sid, root.token).expect(200)).body.data,
+        (data) => data.deliveryStatus === 'sent',
+      );
+      expect(session.requestID).toBe(requestId);
+      expect((await request(urls[1]).get('/2fa/search?to=12055550190').auth(root.sid, root.token).expect(200)).body.data.total).toBe(1);
+      expect(sms.requests).toHaveLength(1);
+    } finally {
+      await Promise.all(processes.map((otpgate) => otpgate.stop()));
+      await sms.close();
+      await database.drop();
     }
   });
 });
