@@ -44,21 +44,29 @@ export class WebhookDispatcher {
     if (!target || target.attempts !== job.attempt - 1) return;
     const now = this.clock.now();
     if (!(await this.store.claim(job, now, now + this.leaseMs))) return;
-    const outcome =
-      target.status === 'enabled'
-        ? await this.http.post(target.url, this.headers(target, now), target.payload)
-        : { ok: false, statusCode: null, error: 'endpoint disabled' };
-    const record = this.next(job, outcome, target.status === 'enabled');
+    const headers = this.headers(target, now);
+    const usable = target.status === 'enabled' && headers !== null;
+    const outcome = usable
+      ? await this.http.post(target.url, headers, target.payload)
+      : { ok: false, statusCode: null, error: target.status === 'enabled' ? 'the signing secret opens under none of the secrets in APP_SECRET: rotate it' : 'endpoint disabled' };
+    const record = this.next(job, outcome, usable);
     this.metrics.webhookDeliveries.inc({ outcome: record.status === 'pending' ? 'attempt_failed' : record.status });
     if (record.status !== 'delivered') this.logger.warn({ eventId: job.eventId, endpointSid: job.endpointSid, attempt: job.attempt, reason: outcome.error }, 'webhook attempt failed');
     await this.write(job, record, now + this.leaseMs);
     if (record.nextAttempt !== null) this.alarm.set(record.nextAttempt - this.clock.now());
   }
 
-  private headers(target: AttemptTarget, now: number): Record<string, string> {
+  /** The Standard Webhooks headers, signed with every secret that signs now; null when no secret opens (an APP_SECRET dropped too early). */
+  private headers(target: AttemptTarget, now: number): Record<string, string> | null {
     const timestamp = Math.floor(now / 1000);
-    const secrets = [target.sealedSecret, ...(target.previousSealedSecret && target.previousSecretExpires! > now ? [target.previousSealedSecret] : [])];
-    const signatures = secrets.map((sealed) => sign(this.secrets.open(sealed, target.endpointSid), target.eventId, timestamp, target.payload));
+    const sealed = [target.sealedSecret, ...(target.previousSealedSecret && target.previousSecretExpires! > now ? [target.previousSealedSecret] : [])];
+    let secrets: string[];
+    try {
+      secrets = sealed.map((secret) => this.secrets.open(secret, target.endpointSid));
+    } catch {
+      return null;
+    }
+    const signatures = secrets.map((secret) => sign(secret, target.eventId, timestamp, target.payload));
     return {
       'content-type': 'application/json',
       'user-agent': 'otpgate-webhooks/1',
