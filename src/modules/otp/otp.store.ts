@@ -18,6 +18,9 @@ export type StrandedDelivery = Pick<Otp, 'requestId' | 'channel' | 'sealedCode'>
 /** Clears the sealed code wherever an OTP stops being deliverable (SPEC §4: the code exists only to be delivered). */
 const CANCELED = "status = 'canceled', dateCanceled = :now, dateUpdated = :now, sealedCode = NULL";
 
+/** OTPs a sweep changes and reports per transaction. */
+const SWEEP_BATCH = 500;
+
 /** Siblings of an OTP (same account, destination and service) that a statement of `now` has just canceled. */
 const SIBLINGS_CANCELED_NOW = "o.accountSid = :accountSid AND o.recipient = :to AND o.service = :service AND o.requestId <> :requestId AND o.status = 'canceled' AND o.dateCanceled = :now";
 
@@ -202,25 +205,47 @@ export class OtpStore {
   /** Writes down the expiry the clock already gives; returns how many OTPs expired, per channel. */
   async expire(channels: readonly Channel[], now: number): Promise<Record<string, number>> {
     const expired: Record<string, number> = {};
+    const set = "status = 'expired', sealedCode = NULL, dateUpdated = :now";
     for (const channel of channels) {
-      expired[channel] = await this.change(
-        [`UPDATE otp_session SET status = 'expired', sealedCode = NULL, dateUpdated = :now WHERE channel = :channel AND ${EXPIRED.sql()}`, { channel, now }],
-        'otp.expired',
-        undefined,
-        "o.channel = :channel AND o.status = 'expired' AND o.dateUpdated = :now",
-      );
+      expired[channel] = (await this.audience.receivesAny('otp.expired'))
+        ? await this.changeEach('otp.expired', `channel = :channel AND ${EXPIRED.sql()}`, set, { channel, now })
+        : await this.sql.run(`UPDATE otp_session SET ${set} WHERE channel = :channel AND ${EXPIRED.sql()}`, { channel, now });
     }
     return expired;
   }
 
   /** Writes down the cancellation a guard time's end already gives. */
-  endGuardTimes(now: number): Promise<number> {
-    return this.change(
-      [`UPDATE otp_session SET status = 'canceled', sealedCode = NULL, dateUpdated = :now WHERE ${GUARD_ENDED.sql()}`, { now }],
-      'otp.canceled',
-      undefined,
-      "o.status = 'canceled' AND o.dateUpdated = :now AND o.dateCanceled <= :now",
-    );
+  async endGuardTimes(now: number): Promise<number> {
+    const set = "status = 'canceled', sealedCode = NULL, dateUpdated = :now";
+    return (await this.audience.receivesAny('otp.canceled'))
+      ? this.changeEach('otp.canceled', GUARD_ENDED.sql(), set, { now })
+      : this.sql.run(`UPDATE otp_session SET ${set} WHERE ${GUARD_ENDED.sql()}`, { now });
+  }
+
+  /**
+   * A sweep's change with its events: the OTPs `where` selects (still pending, so through the
+   * pending rows of an index, never the history) are changed and reported a batch at a time,
+   * each batch one transaction. The event's selection names the batch's ids: what an UPDATE
+   * left behind could not be told from earlier sweeps' rows without reading all of them.
+   */
+  private async changeEach(type: OtpEventType, where: string, set: string, params: SqlParams): Promise<number> {
+    let changed = 0;
+    for (;;) {
+      const batch = await this.sql.rows<{ requestId: string }>(`SELECT requestId FROM otp_session WHERE ${where} LIMIT ${SWEEP_BATCH}`, params);
+      if (!batch.length) return changed;
+      const ids: SqlParams = {};
+      batch.forEach((row, i) => (ids[`id${i}`] = row.requestId));
+      const list = batch.map((_, i) => `:id${i}`).join(', ');
+      const all = { ...params, ...ids };
+      const [count] = await this.sql.transaction([
+        [`UPDATE otp_session SET ${set} WHERE requestId IN (${list}) AND ${where}`, all],
+        // Only those this UPDATE changed: a batch's OTP verified meanwhile is not reported as expired.
+        this.event(type, `o.requestId IN (${list}) AND o.status = :changedTo AND o.dateUpdated = :now`, { ...all, changedTo: type === 'otp.expired' ? 'expired' : 'canceled' }, 0),
+      ]);
+      if (count) this.audience.recorded();
+      changed += count;
+      if (batch.length < SWEEP_BATCH) return changed;
+    }
   }
 
   /**
