@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import request from 'supertest';
 import { createTestDatabase, currentDriver, deleteKeys, MYSQL, REDIS_URL, TestDatabase } from '../support/databases';
@@ -10,9 +13,12 @@ import { until } from '../support/wait';
 import { ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver';
 
 const mysqlOnly = currentDriver() === 'mysql' ? describe : describe.skip;
+const sqliteOnly = currentDriver() === 'sqlite' ? describe : describe.skip;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Short retries and a short POST timeout (so a lease, timeout + 5 s, runs out soon). */
 const FAST = { WEBHOOK_RETRY_SCHEDULE: '200ms,200ms,500ms,1s,1s,2s,2s,5s,5s,5s', WEBHOOK_TIMEOUT_MS: '1000' };
+/** For a receiver that fails throughout a fault: retries that outlast it on a slow machine (about a minute). */
+const PATIENT = { ...FAST, WEBHOOK_RETRY_SCHEDULE: ['200ms', '500ms', ...Array.from({ length: 18 }, () => '3s')].join(',') };
 
 /** What every fault test checks in the end: each event arrived, and duplicates carry one webhook-id per event. */
 function expectEachOnceOrRepeated(receiver: WebhookReceiver, requestIds: string[]): { duplicates: number } {
@@ -79,17 +85,50 @@ describe('webhook faults', () => {
     });
   });
 
+  sqliteOnly('the embedded default killed in the middle of POSTs', () => {
+    it('sends each event again after the restart, with the same webhook-id', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'otpgate-webhook-kill-'));
+      const receiver = await WebhookReceiver.start();
+      const root = { sid: `AC${randomBytes(16).toString('hex')}`, token: randomBytes(16).toString('hex') };
+      const port = await freePort();
+      const env = { ...FAST, APP_SECRET: randomBytes(32).toString('hex'), BOOTSTRAP_ACCOUNT_SID: root.sid, BOOTSTRAP_AUTH_TOKEN: root.token, DATABASE_URL: `sqlite:${join(dir, 'otpgate.sqlite')}`, PORT: String(port) };
+      const first = OtpgateProcess.spawn(env);
+      let second: OtpgateProcess | undefined;
+      try {
+        await first.waitFor(/otpgate listening on port/);
+        const url = `http://127.0.0.1:${port}`;
+        const endpoint = (await request(url).post('/2fa/webhooks').auth(root.sid, root.token).send({ url: receiver.url, events: ['otp.sent'] }).expect(200)).body.data.sid as string;
+        receiver.otherwise = 'hang';
+        const ids = await sendMany(url, root, 3, '559');
+        // Every POST is with the receiver, unanswered, when the process dies.
+        await until(() => Promise.resolve(receiver.received.length), (count) => count >= ids.length);
+        await first.stop('SIGKILL');
+        receiver.otherwise = { answer: 204 };
+        second = OtpgateProcess.spawn(env);
+        await second.waitFor(/otpgate listening on port/);
+        await allDelivered(url, root, endpoint, ids.length);
+        expectEachOnceOrRepeated(receiver, ids);
+        for (const requestId of ids) expect(receiver.of('otp.sent', requestId).length).toBeGreaterThanOrEqual(2);
+      } finally {
+        await first.stop('SIGKILL');
+        await second?.stop();
+        await receiver.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   mysqlOnly('Redis restarted: the queued jobs are gone', () => {
     it('loses no event: the deliveries are queued again from the database', async () => {
       const database = await createTestDatabase('mysql');
       const proxy = await TcpProxy.start(6379);
       const receiver = await WebhookReceiver.start();
-      const app = await TestApp.start({ database: { ...database, env: { ...database.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` } }, env: { ...FAST, REQUEST_TIMEOUT_MS: '3000' } });
+      const app = await TestApp.start({ database: { ...database, env: { ...database.env, REDIS_URL: `redis://127.0.0.1:${proxy.port}` } }, env: { ...PATIENT, REQUEST_TIMEOUT_MS: '3000' } });
       try {
         const endpoint = (await app.http(app.root).post('/2fa/webhooks').send({ url: receiver.url, events: ['otp.sent'] }).expect(200)).body.data.sid as string;
         receiver.otherwise = { answer: 503 };
         const ids = await sendMany(app.url, app.root, 10, '557');
-        await until(() => Promise.resolve(new Set(receiver.received.map((hook) => hook.id)).size), (count) => count === ids.length);
+        await until(() => Promise.resolve(new Set(receiver.received.map((hook) => hook.id)).size), (count) => count === ids.length, 30_000);
         await proxy.cut();
         // What a restart without persistence does: every job of the queue is gone.
         const redis = new Redis(REDIS_URL);

@@ -143,9 +143,9 @@ export class OtpStore {
         attempts = attempts + 1, dateUpdated = :now WHERE requestId = :requestId AND ${VERIFIABLE.sql()}`,
       { requestId: otp.requestId, now },
     ];
-    // Only the wrong code that locks it is an event.
-    const changed = otp.attempts + 1 >= MAX_VERIFY_ATTEMPTS ? await this.change(update, 'otp.locked', otp.accountSid, `o.requestId = :requestId AND ${LOCKED.sql('o.')}`) : await this.sql.run(update[0], update[1]);
-    return changed > 0;
+    // Only the wrong code that locks it records the event; which one does is the database's to say
+    // (concurrent guesses all read fewer attempts than they leave), so every one carries the INSERT.
+    return (await this.change(update, 'otp.locked', otp.accountSid, `o.requestId = :requestId AND ${LOCKED.sql('o.')}`)) > 0;
   }
 
   async cancel(otp: OtpState, now: number): Promise<boolean> {
