@@ -78,8 +78,9 @@ export class WebhookHttp implements OnModuleDestroy {
     }
   }
 
+  /** Shutdown: POSTs under way finish (within their timeout) before the connections close. */
   async onModuleDestroy(): Promise<void> {
-    await this.agent.destroy();
+    await this.agent.close();
   }
 
   private describe(error: unknown): string {

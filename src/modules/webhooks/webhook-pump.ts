@@ -99,8 +99,12 @@ export class WebhookPump implements OnApplicationBootstrap, OnModuleDestroy {
     for (;;) {
       const events = await this.log.next(BATCH);
       const jobs: WebhookJob[] = [];
+      // A batch is mostly a few accounts' events: their receivers are read once per batch.
+      const receivers = new Map<string, Promise<string[]>>();
       for (const event of events) {
-        const endpoints = await this.receivers(event);
+        const key = `${event.accountSid} ${event.type}`;
+        if (!receivers.has(key)) receivers.set(key, this.receivers(event));
+        const endpoints = await receivers.get(key)!;
         const eventId = newSid('EV');
         const payload = JSON.stringify({ type: event.type, timestamp: formatTime(event.dateOccurred), data: event.data });
         const webhookEvent = { eventId, type: event.type, accountSid: event.accountSid, requestId: event.requestId, payload, state: 'pending' as const, dateCreated: event.dateOccurred };
