@@ -9,6 +9,8 @@ import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { LimitsModule } from './modules/limits/limits.module';
 import { OtpModule } from './modules/otp/otp.module';
+import { WebhookAudienceModule } from './modules/webhooks/webhook-audience.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them); stdout by default. */
@@ -28,7 +30,9 @@ export class AppModule {
         RedisModule.register(config),
         AccountsModule,
         LimitsModule,
+        WebhookAudienceModule,
         OtpModule.register(config),
+        WebhooksModule.register(config),
         HealthModule,
       ],
     };

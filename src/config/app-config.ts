@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 export type Role = 'all' | 'api' | 'worker';
 
 export const DEFAULT_DATABASE_URL = 'sqlite:data/otpgate.sqlite';
+/** Standard Webhooks' suggested schedule (after the first attempt): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 export type SmsProviderName = 'console' | 'smpp' | 'http';
 export type VoiceProviderName = 'console' | 'twiml';
 export type EmailProviderName = 'console' | 'smtp';
@@ -106,6 +108,14 @@ export class AppConfig {
   readonly authFailures: { perAddress: number; perSid: number };
   /** Express's `trust proxy`: which proxies' X-Forwarded-For names the client address (unset: none). */
   readonly trustProxy?: string;
+  /**
+   * Status webhooks (SPEC §10.2): the wait before each retry of a failed POST (its length is the
+   * number of retries), whether an address in loopback, private or link-local space may be called,
+   * and the bound of one POST.
+   */
+  readonly webhooks: { retryScheduleMs: number[]; privateAddresses: 'allow' | 'deny'; timeoutMs: number };
+  /** How long an Idempotency-Key's outcome is kept (SPEC §10.1). */
+  readonly idempotencyTtlMs: number;
 
   constructor(env: NodeJS.ProcessEnv) {
     this.port = int(env, 'PORT', 3000, 0, 65535);
@@ -172,6 +182,12 @@ export class AppConfig {
     this.requestTimeoutMs = int(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 300_000);
     this.authFailures = { perAddress: int(env, 'AUTH_FAILURES_PER_ADDRESS', 60, 1, 1_000_000), perSid: int(env, 'AUTH_FAILURES_PER_SID', 30, 1, 1_000_000) };
     this.trustProxy = env.TRUST_PROXY || undefined;
+    this.webhooks = {
+      retryScheduleMs: parseSchedule(env.WEBHOOK_RETRY_SCHEDULE || DEFAULT_WEBHOOK_RETRY_SCHEDULE),
+      privateAddresses: oneOf(env, 'WEBHOOK_PRIVATE_ADDRESSES', ['allow', 'deny'] as const, 'allow'),
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 60_000),
+    };
+    this.idempotencyTtlMs = int(env, 'IDEMPOTENCY_TTL_S', 86_400, 60, 30 * 86_400) * 1000;
     this.email = { provider: oneOf(env, 'EMAIL_PROVIDER', ['console', 'smtp'] as const, 'console') };
     if (this.email.provider === 'smtp') this.email.smtpUrl = required(url(env, 'SMTP_URL', ['smtp:', 'smtps:']), 'SMTP_URL');
   }
@@ -216,6 +232,20 @@ export function parseDatabaseUrl(value: string): DatabaseConfig {
     return { type: 'mysql', url: value.replace(/^mariadb:/, 'mysql:'), mariadb: value.startsWith('mariadb:') };
   }
   throw new ConfigError('DATABASE_URL must start with sqlite:, mysql:// or mariadb://');
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `5s,5m,30m,2h`: delays in ms, s, m or h, 1 to 20 of them, none over a day. */
+export function parseSchedule(value: string): number[] {
+  const delays = value.split(',').map((part) => {
+    const match = /^\s*(\d{1,9})(ms|s|m|h)\s*$/.exec(part);
+    return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : NaN;
+  });
+  if (!delays.length || delays.length > 20 || delays.some((ms) => !(ms > 0 && ms <= 86_400_000))) {
+    throw new ConfigError('WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated delays of at most 24h, such as 5s,5m,30m,2h (units ms, s, m, h)');
+  }
+  return delays;
 }
 
 function safeUrl(value: string, name: string): URL {

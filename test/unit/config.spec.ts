@@ -15,7 +15,13 @@ describe('configuration', () => {
       voice: { provider: 'console' },
       email: { provider: 'console' },
       delivery: { attempts: 5, backoffMs: 1000 },
+      webhooks: { retryScheduleMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], privateAddresses: 'allow', timeoutMs: 10_000 },
+      idempotencyTtlMs: 86_400_000,
     });
+  });
+
+  it('reads a retry schedule in ms, s, m and h', () => {
+    expect(new AppConfig({ ...base, WEBHOOK_RETRY_SCHEDULE: '250ms, 2s,1m,1h' }).webhooks.retryScheduleMs).toEqual([250, 2000, 60_000, 3_600_000]);
   });
 
   it.each([
@@ -34,6 +40,10 @@ describe('configuration', () => {
     [{ APP_SECRET: `${'n'.repeat(32)},short` }, 'APP_SECRET must be at least 32 characters'],
     [{ BOOTSTRAP_ACCOUNT_SID: `AC${'0'.repeat(32)}`, BOOTSTRAP_AUTH_TOKEN: 'token:with:colons' }, 'BOOTSTRAP_AUTH_TOKEN must not contain ":"'],
     [{ BOOTSTRAP_ACCOUNT_SID: 'AC123' , BOOTSTRAP_AUTH_TOKEN: 'x'.repeat(32) }, 'BOOTSTRAP_ACCOUNT_SID must be AC followed by 32 lowercase hex digits'],
+    [{ WEBHOOK_RETRY_SCHEDULE: '5s,soon' }, 'WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated delays of at most 24h, such as 5s,5m,30m,2h (units ms, s, m, h)'],
+    [{ WEBHOOK_RETRY_SCHEDULE: '5s,25h' }, 'WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated delays of at most 24h, such as 5s,5m,30m,2h (units ms, s, m, h)'],
+    [{ WEBHOOK_PRIVATE_ADDRESSES: 'block' }, 'WEBHOOK_PRIVATE_ADDRESSES must be one of allow, deny'],
+    [{ IDEMPOTENCY_TTL_S: '10' }, 'IDEMPOTENCY_TTL_S must be an integer between 60 and 2592000'],
   ])('refuses %p: %s', (env, message) => {
     expect(() => new AppConfig({ ...base, ...env })).toThrow(new ConfigError(message));
   });

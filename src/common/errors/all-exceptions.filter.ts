@@ -24,7 +24,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (adapter.isHeadersSent(response)) return;
     if (error.key === 'AUTH_FAILED') adapter.setHeader(response, 'WWW-Authenticate', 'Basic realm="otpgate"');
     if (error.options.retryAfter !== undefined) adapter.setHeader(response, 'Retry-After', String(error.options.retryAfter));
-    if (error.options.allow) adapter.setHeader(response, 'Allow', error.options.allow.join(', '));
+    for (const [name, value] of Object.entries(error.options.headers ?? {})) adapter.setHeader(response, name, value);
     // A JSON type of its own: a route may have set another (/metrics is text) before it failed.
     adapter.setHeader(response, 'Content-Type', 'application/json; charset=utf-8');
     adapter.reply(response, error.envelope, error.status);

@@ -12,8 +12,8 @@ export interface AppErrorOptions {
   requestId?: string;
   /** Seconds, sent as the `Retry-After` header. */
   retryAfter?: number;
-  /** The methods of a known path, sent as the `Allow` header of a 405. */
-  allow?: string[];
+  /** Further headers of the answer. */
+  headers?: Record<string, string>;
 }
 
 /** A domain error from the catalogue. Services throw these; the global filter renders them. */
@@ -34,6 +34,14 @@ export class AppError extends Error {
 
   get envelope(): ErrorEnvelope {
     return { code: this.code, message: this.message, requestID: this.options.requestId ?? null };
+  }
+
+  /** An answer recorded earlier (an idempotent replay): its status and envelope exactly as they were sent. */
+  static recorded(status: number, envelope: ErrorEnvelope, options: AppErrorOptions = {}): AppError {
+    const key = (Object.keys(ERROR_CATALOGUE) as ErrorKey[]).find((candidate) => ERROR_CATALOGUE[candidate].code === envelope.code && ERROR_CATALOGUE[candidate].status === status) ?? 'INTERNAL';
+    const error = new AppError(key, {}, { ...options, requestId: envelope.requestID ?? undefined });
+    error.message = envelope.message;
+    return error;
   }
 
   static missing(name: string): AppError {

@@ -6,9 +6,16 @@ import { InitialSchema1764115200000 } from '../../migrations/1764115200000-initi
 import { Account } from '../../modules/accounts/account.entity';
 import { Limit } from '../../modules/limits/limit.entity';
 import { Otp } from '../../modules/otp/otp.entity';
+import { OtpEvent } from '../../modules/otp/otp-event.entity';
+import { WebhookDelivery } from '../../modules/webhooks/webhook-delivery.entity';
+import { WebhookEndpoint } from '../../modules/webhooks/webhook-endpoint.entity';
+import { WebhookEvent } from '../../modules/webhooks/webhook-event.entity';
+import { StatusWebhooks1767225600000 } from '../../migrations/1767225600000-status-webhooks';
+import { IdempotencyKeys1767312000000 } from '../../migrations/1767312000000-idempotency-keys';
+import { IdempotencyKey } from '../../modules/idempotency/idempotency-key.entity';
 
-export const ENTITIES = [Account, Limit, Otp];
-export const MIGRATIONS = [InitialSchema1764115200000];
+export const ENTITIES = [Account, Limit, Otp, OtpEvent, WebhookEndpoint, WebhookEvent, WebhookDelivery, IdempotencyKey];
+export const MIGRATIONS = [InitialSchema1764115200000, StatusWebhooks1767225600000, IdempotencyKeys1767312000000];
 
 /** One definition of the connection for the app, the tests and the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

@@ -24,6 +24,11 @@ export class RowMapping<E extends ObjectLiteral, K extends keyof E & string = ke
     return this.dataSource.getMetadata(this.entity).tableName;
   }
 
+  /** The column names, each behind `alias.` when given: for a select list or an INSERT's columns. */
+  columnList(alias?: string): string {
+    return this.columns.map((column) => (alias ? `${alias}.${column.databaseName}` : column.databaseName)).join(', ');
+  }
+
   /** `SELECT <columns> FROM <table>`. */
   get select(): string {
     return `SELECT ${this.columns.map((column) => column.databaseName).join(', ')} FROM ${this.table}`;

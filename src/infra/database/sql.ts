@@ -4,7 +4,12 @@ import { DataSource } from 'typeorm';
 
 export type SqlValue = string | number | boolean | null;
 export type SqlParams = Record<string, SqlValue>;
-export type SqlStatement = [sql: string, params: SqlParams];
+/**
+ * One statement; in a transaction, `ifChanged` makes it conditional: it runs only when the
+ * statement at that index changed rows, and counts 0 otherwise (an event recorded only when the
+ * state change it reports happened).
+ */
+export type SqlStatement = [sql: string, params: SqlParams, ifChanged?: number];
 
 /**
  * Plain SQL for the hot paths (send, verify, delivery), straight to the driver: prepared
@@ -17,7 +22,10 @@ export abstract class Sql {
   abstract rows<T>(sql: string, params: SqlParams): Promise<T[]>;
   /** Runs a write; resolves with the number of rows it changed. */
   abstract run(sql: string, params: SqlParams): Promise<number>;
-  /** Runs writes in order in one transaction: all of them take effect, or none. Resolves with the rows each changed. */
+  /**
+   * Runs writes in order in one transaction: all of them take effect, or none. Resolves with the
+   * rows each changed. A statement with `ifChanged` is skipped (0) unless that earlier one changed rows.
+   */
   abstract transaction(statements: SqlStatement[]): Promise<number[]>;
 
   static for(dataSource: DataSource): Sql {
@@ -47,7 +55,9 @@ class MysqlSql extends Sql {
     try {
       await query(connection, 'START TRANSACTION');
       const changed: number[] = [];
-      for (const [sql, params] of statements) changed.push((await execute<ResultSetHeader>(connection, sql, params)).affectedRows);
+      for (const [sql, params, ifChanged] of statements) {
+        changed.push(skipped(changed, ifChanged) ? 0 : (await execute<ResultSetHeader>(connection, sql, params)).affectedRows);
+      }
       await query(connection, 'COMMIT');
       return changed;
     } catch (error) {
@@ -91,7 +101,13 @@ class SqliteSql extends Sql {
   }
 
   transaction(statements: SqlStatement[]): Promise<number[]> {
-    return attempt(() => this.db.transaction(() => statements.map(([sql, params]) => this.write(sql, params)))());
+    return attempt(() =>
+      this.db.transaction(() => {
+        const changed: number[] = [];
+        for (const [sql, params, ifChanged] of statements) changed.push(skipped(changed, ifChanged) ? 0 : this.write(sql, params));
+        return changed;
+      })(),
+    );
   }
 
   private write(sql: string, params: SqlParams): number {
@@ -106,6 +122,10 @@ class SqliteSql extends Sql {
     }
     return statement;
   }
+}
+
+function skipped(changed: number[], ifChanged: number | undefined): boolean {
+  return ifChanged !== undefined && !changed[ifChanged];
 }
 
 /** better-sqlite3 binds no booleans. */

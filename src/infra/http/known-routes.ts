@@ -42,6 +42,6 @@ export class KnownRoutes {
   readonly refuseOtherMethods = (req: Request, _res: Response, next: NextFunction): void => {
     const methods = this.methodsOf(req.path);
     if (!methods || methods.has(req.method)) return next();
-    next(new AppError('METHOD_NOT_ALLOWED', {}, { allow: [...methods] }));
+    next(new AppError('METHOD_NOT_ALLOWED', {}, { headers: { Allow: [...methods].join(', ') } }));
   };
 }

@@ -8,16 +8,18 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../../common/errors/app-error';
 import { AuthGate } from '../../modules/accounts/auth-gate';
 import { CHANNELS } from '../../modules/channels/channel';
+import { WEBHOOK_QUEUE } from '../../modules/webhooks/queue/bullmq-webhook-queue';
 
 export const DASHBOARD_ROUTE = '/admin/queues';
 
 /**
- * The BullMQ dashboard (bull-board) at /admin/queues, for a root account's credentials only,
+ * The BullMQ dashboard (bull-board) at /admin/queues (the channel queues and `webhooks`), for a root account's credentials only,
  * checked by the API's own Basic authenticator before any of the dashboard's routes.
  */
 export function mountQueueDashboard(app: INestApplication): void {
   const board = new ExpressAdapter().setBasePath(DASHBOARD_ROUTE);
-  createBullBoard({ queues: CHANNELS.map((name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name)))), serverAdapter: board });
+  const queues = [...CHANNELS, WEBHOOK_QUEUE].map((name) => new BullMQAdapter(app.get<Queue>(getQueueToken(name))));
+  createBullBoard({ queues, serverAdapter: board });
   app.use(DASHBOARD_ROUTE, rootOnly(app.get(AuthGate)), board.getRouter() as RequestHandler);
 }
 

@@ -50,6 +50,16 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'otpgate_webhook_deliveries_total',
+    help: 'Webhook attempts by outcome: delivered, attempt_failed (retried on the schedule), failed (schedule spent)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Set by the webhooks module: events not yet delivered to every endpoint, and the oldest one's time. */
+  webhookBacklog?: () => Promise<{ events: number; oldest: number | null }>;
+
   /** Set by the channels module: jobs per channel and state, read at scrape time. */
   queueDepths?: () => Promise<{ channel: string; state: string; count: number }[]>;
 
@@ -64,6 +74,29 @@ export class MetricsService {
       async collect() {
         this.reset();
         for (const { channel, state, count } of await depths()) this.set({ channel, state }, count);
+      },
+    });
+    // One read of the backlog serves both gauges of a scrape.
+    let backlog: Promise<{ events: number; oldest: number | null }> | undefined;
+    const readBacklog = (): Promise<{ events: number; oldest: number | null }> => {
+      backlog ??= (this.webhookBacklog?.() ?? Promise.resolve({ events: 0, oldest: null })).finally(() => setTimeout(() => (backlog = undefined), 0));
+      return backlog;
+    };
+    new Gauge({
+      name: 'otpgate_webhook_outbox_events',
+      help: 'Status events not yet delivered to every endpoint (the outbox and the pending webhook events)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await readBacklog()).events);
+      },
+    });
+    new Gauge({
+      name: 'otpgate_webhook_oldest_undelivered_seconds',
+      help: 'Age of the oldest status event not yet delivered to every endpoint (0 when there is none)',
+      registers: [this.registry],
+      async collect() {
+        const { oldest } = await readBacklog();
+        this.set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
       },
     });
   }

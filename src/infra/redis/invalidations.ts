@@ -1,8 +1,9 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { RedisOutageLog } from './redis-outage-log';
+import { subscriberOf } from './redis-target';
 
-export type InvalidationTopic = 'accounts' | 'limits';
+export type InvalidationTopic = 'accounts' | 'limits' | 'webhooks';
 
 /**
  * Tells every otpgate process that a cached row changed, so caches in other processes drop it at
@@ -30,7 +31,7 @@ export class RedisInvalidations extends Invalidations implements OnApplicationSh
   ) {
     super();
     // A subscriber of its own (ioredis: a subscribed connection takes no other commands); it resubscribes after a reconnect.
-    this.subscriber = redis.duplicate();
+    this.subscriber = subscriberOf(redis);
     new RedisOutageLog('invalidations').watch(this.subscriber);
     this.subscriber.on('message', (channel: string, key: string) => this.handlers.get(channel)?.(key));
   }

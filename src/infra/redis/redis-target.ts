@@ -14,6 +14,18 @@ export function createRedisClient(target: RedisTarget, options: RedisOptions = {
 }
 
 /**
+ * A connection of its own for subscribing, beside a client: connected at once, and keeping its
+ * commands (SUBSCRIBE) until it is, unlike the app's client, which fails fast.
+ */
+export function subscriberOf(redis: Redis): Redis {
+  const client = redis as unknown;
+  if (client instanceof Cluster) {
+    return client.duplicate(undefined, { lazyConnect: false, enableOfflineQueue: true, redisOptions: { ...client.options.redisOptions, maxRetriesPerRequest: null } }) as unknown as Redis;
+  }
+  return redis.duplicate({ lazyConnect: false, enableOfflineQueue: true, maxRetriesPerRequest: null });
+}
+
+/**
  * BullMQ's connection to the target: options for one server or Sentinel (BullMQ makes and closes
  * its connections itself), a client of its own for a Cluster (BullMQ cannot make one from options;
  * whoever asks for it closes it).

@@ -189,6 +189,12 @@ export class AccountsService implements OnApplicationBootstrap {
     return result;
   }
 
+  /** The sids from the root down to this account, itself last; empty for an unknown account. */
+  async lineage(sid: string): Promise<string[]> {
+    const account = await this.find(sid);
+    return account ? account.path.split('/').filter(Boolean) : [];
+  }
+
   /** By sid, through the cache; anything that is not an account sid is never looked up. */
   private find(sid: string): Promise<Account | null> {
     if (!isSid('AC', sid)) return Promise.resolve(null);

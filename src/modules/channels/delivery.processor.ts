@@ -58,12 +58,12 @@ export class DeliveryProcessor {
       throw error;
     }
     this.metrics.deliveries.inc({ provider: provider.name, outcome: 'sent' });
-    await this.recordSent({ ...job, sent: { provider: provider.name, providerMessageId: providerMessageId ?? null } });
+    await this.recordSent({ ...job, sent: { provider: provider.name, providerMessageId: providerMessageId ?? null, accountSid: target.accountSid } });
   }
 
   private recordSent(job: DeliveryJob): Promise<void> {
-    const { provider, providerMessageId } = job.sent!;
-    return this.ourOwn(job, () => this.records.markSent(job.requestId, provider, providerMessageId));
+    const { provider, providerMessageId, accountSid } = job.sent!;
+    return this.ourOwn(job, () => this.records.markSent(job.requestId, provider, providerMessageId, accountSid));
   }
 
   /** A step on otpgate's own records: its failure postpones the job instead of costing an attempt. */

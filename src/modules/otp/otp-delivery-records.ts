@@ -20,16 +20,16 @@ export class OtpDeliveryRecords extends DeliveryRecords {
     const otp = await this.store.find(requestId);
     // Verified, canceled or expired before it was handed to a provider, or handed already: nothing to do.
     if (!otp || !VERIFIABLE.test(otp, this.clock.now()) || otp.deliveryStatus !== 'queued') return null;
-    const { channel, from, to, body, subject, voice, language, repeat } = otp;
-    return { requestId, channel, from, to, body, subject, voice, language, repeat };
+    const { accountSid, channel, from, to, body, subject, voice, language, repeat } = otp;
+    return { requestId, accountSid, channel, from, to, body, subject, voice, language, repeat };
   }
 
-  markSent(requestId: string, provider: string, providerMessageId: string | null): Promise<void> {
-    return this.store.markSent(requestId, provider, providerMessageId, this.clock.now());
+  markSent(requestId: string, provider: string, providerMessageId: string | null, accountSid?: string): Promise<void> {
+    return this.store.markSent(requestId, provider, providerMessageId, this.clock.now(), accountSid);
   }
 
   async recordFailure(target: DeliveryTarget, provider: string, error: string, last: boolean): Promise<void> {
-    await this.store.recordFailure(target.requestId, provider, error, last, this.clock.now());
+    await this.store.recordFailure(target.requestId, target.accountSid, provider, error, last, this.clock.now());
     if (last) this.metrics.otps.inc({ event: 'failed', channel: target.channel });
   }
 

@@ -1,8 +1,10 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { ServerResponse } from 'node:http';
 import { ApiErrors, ApiJsonOrForm, OtpEnvelopeDto } from '../../common/swagger';
 import { Account } from '../accounts/account.entity';
 import { BasicAuth, Caller } from '../accounts/basic-auth.guard';
+import { idempotencyKeyOf, REPLAYED_HEADER } from '../idempotency/idempotency-keys';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { OtpService } from './otp.service';
 
@@ -34,8 +36,12 @@ export class OtpController {
     summary: 'Send a one-time code by SMS, call or email',
     description:
       'SPEC §4: the named `limits` (or the default limit, one send per minute per destination) are applied first; an earlier valid OTP of the same ' +
-      'service and destination is replaced (at once, or after `guardTime`); the answer comes once the request is stored and its delivery queued, before delivery.',
+      'service and destination is replaced (at once, or after `guardTime`); the answer comes once the request is stored and its delivery queued, before delivery. ' +
+      'With an `Idempotency-Key`, the first request that passes validation and authorization records its outcome (200, 453, 454, 495, 483 or 484) for 24 h; ' +
+      'a retry with the same key and parameters answers it again with `Idempotent-Replayed: true` and sends nothing. Other parameters: 422 / 496; ' +
+      'while the first is still being answered: 409 / 497. Validation, authorization and 5xx outcomes are not recorded.',
   })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: '1–255 printable ASCII characters, unique per send you mean once (a UUID, say); kept 24 h per account acted for.' })
   @ApiJsonOrForm()
   @ApiBody({
     type: SendOtpDto,
@@ -50,10 +56,31 @@ export class OtpController {
       subAccount: { summary: 'For a sub-account (put one of your sub-accounts in accountSid)', value: { ...SEND_SMS, accountSid: 'AC55a9977a50647d2fa38fa1f505206aaf' } },
     },
   })
-  @ApiOkResponse({ type: OtpEnvelopeDto, description: 'Stored and queued', links: OTP_LINKS })
-  @ApiErrors({ body: true }, 'MISSING_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'DEFAULT_LIMIT_EXCEEDED', 'LIMIT_EXCEEDED', 'LIMIT_NAME_INVALID')
-  async send(@Caller() caller: Account, @Body() body: SendOtpDto): Promise<OtpEnvelope> {
-    return { code: 200, message: 'OK', requestID: await this.otp.send(caller, body) };
+  @ApiOkResponse({
+    type: OtpEnvelopeDto,
+    description: 'Stored and queued',
+    links: OTP_LINKS,
+    headers: { [REPLAYED_HEADER]: { description: '`true` when the answer is the one recorded for this Idempotency-Key.', schema: { type: 'string', enum: ['true'] } } },
+  })
+  @ApiErrors(
+    { body: true },
+    'MISSING_PARAMETER',
+    'ACCOUNT_OUT_OF_SCOPE',
+    'DEFAULT_LIMIT_EXCEEDED',
+    'LIMIT_EXCEEDED',
+    'LIMIT_NAME_INVALID',
+    'IDEMPOTENCY_KEY_REUSED',
+    'IDEMPOTENCY_IN_PROGRESS',
+  )
+  async send(
+    @Caller() caller: Account,
+    @Body() body: SendOtpDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) response: ServerResponse,
+  ): Promise<OtpEnvelope> {
+    const outcome = await this.otp.send(caller, body, idempotencyKeyOf(idempotencyKey));
+    if (outcome.replayed) response.setHeader(REPLAYED_HEADER, 'true');
+    return { code: 200, message: 'OK', requestID: outcome.requestId };
   }
 
   @Post('verify')

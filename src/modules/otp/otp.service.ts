@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomInt } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import { Clock } from '../../common/clock';
 import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
@@ -9,6 +9,7 @@ import { withTimeout } from '../../common/timeout';
 import { Account } from '../accounts/account.entity';
 import { AccountsService } from '../accounts/accounts.service';
 import { DeliveryQueue } from '../channels/queue/delivery-queue';
+import { IdempotencyClaim, IdempotencyKeys } from '../idempotency/idempotency-keys';
 import { LimitsService } from '../limits/limits.service';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
@@ -20,6 +21,12 @@ const NEWEST = 10;
 
 /** Past this, a send answers without waiting for the queue (the recovery sweep enqueues later). */
 const ENQUEUE_TIMEOUT_MS = 2000;
+
+/** A send's answer: its request id, and whether it is an Idempotency-Key's recorded answer. */
+export interface SendOutcome {
+  requestId: string;
+  replayed: boolean;
+}
 
 @Injectable()
 export class OtpService {
@@ -33,11 +40,28 @@ export class OtpService {
     private readonly secrets: Secrets,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly idempotency: IdempotencyKeys,
   ) {}
 
-  /** SPEC §4 send: limits first, then store, replace earlier OTPs, and queue the delivery. */
-  async send(caller: Account, input: SendOtpDto): Promise<string> {
+  /**
+   * SPEC §4 send, with an optional Idempotency-Key (§10.1): authorised first (482 and the like
+   * are not recorded), then the key is claimed for the account acted for, or answers for itself.
+   */
+  async send(caller: Account, input: SendOtpDto, idempotencyKey?: string): Promise<SendOutcome> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
+    if (idempotencyKey === undefined) return { requestId: await this.sendFor(account, input), replayed: false };
+    const claim = await this.idempotency.claim(account.sid, idempotencyKey, sendFingerprint(input));
+    if ('replayed' in claim) return { requestId: (claim.body as { requestID: string }).requestID, replayed: true };
+    try {
+      return { requestId: await this.sendFor(account, input, claim), replayed: false };
+    } catch (error) {
+      await this.idempotency.settle(claim, error);
+      throw error;
+    }
+  }
+
+  /** Limits first, then store, replace earlier OTPs, and queue the delivery. */
+  private async sendFor(account: Account, input: SendOtpDto, claim?: IdempotencyClaim): Promise<string> {
     const { to, from, limits } = input;
     const channel = input.channel ?? 'sms';
 
@@ -87,7 +111,10 @@ export class OtpService {
 
     // 3. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
-    const replaced = await this.store.insertReplacing(otp, now, guardEnd);
+    // With a key, its completion is part of the same transaction: one key never stores two OTPs.
+    const completion = claim && this.idempotency.completion(claim, 200, { code: 200, message: 'OK', requestID: requestId });
+    const replaced = await this.store.insertReplacing(otp, now, guardEnd, completion);
+    if (replaced === null) throw new AppError('IDEMPOTENCY_IN_PROGRESS');
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
 
     // 4. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
@@ -125,7 +152,7 @@ export class OtpService {
   }
 
   private async markVerified(otp: OtpState, now: number): Promise<string> {
-    if (!(await this.store.markVerified(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
+    if (!(await this.store.markVerified(otp, now))) return this.failWithCurrentState(otp.requestId, now);
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
     // Another OTP of the destination can be valid only through a guard time; cancel it.
     if (otp.guarded || otp.dateCanceled !== null) await this.store.cancelOthers(otp, now);
@@ -133,7 +160,7 @@ export class OtpService {
   }
 
   private async countWrongCode(otp: OtpState, now: number): Promise<never> {
-    if (!(await this.store.countWrongCode(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
+    if (!(await this.store.countWrongCode(otp, now))) return this.failWithCurrentState(otp.requestId, now);
     if (otp.attempts + 1 >= MAX_VERIFY_ATTEMPTS) this.metrics.otps.inc({ event: 'failed', channel: otp.channel });
     throw new AppError('OTP_INVALID_CODE', {}, { requestId: otp.requestId });
   }
@@ -158,10 +185,35 @@ export class OtpService {
     if (status === 'verified') throw new AppError('OTP_ALREADY_VERIFIED', {}, { requestId: otp.requestId });
     if (status === 'expired') throw new AppError('OTP_EXPIRED', {}, { requestId: otp.requestId });
     if (status === 'pending') {
-      if (!(await this.store.cancel(otp.requestId, now))) return this.cancel(caller, input);
+      if (!(await this.store.cancel(otp, now))) return this.cancel(caller, input);
       this.metrics.otps.inc({ event: 'canceled', channel: otp.channel });
       await this.queue.remove(otp.channel, otp.requestId);
     }
     return otp.requestId;
   }
+}
+
+/**
+ * The normalised parameters of a send, as an Idempotency-Key compares them: the fields in their
+ * working form (destination normalised, defaults filled in, `limits` in the order written).
+ */
+export function sendFingerprint(input: SendOtpDto): string {
+  const channel = input.channel ?? 'sms';
+  const fields = {
+    route: 'POST /2fa/send',
+    service: input.service,
+    channel,
+    from: input.from,
+    to: input.to,
+    body: input.body,
+    subject: channel === 'email' ? (input.subject ?? null) : null,
+    voice: channel === 'call' ? (input.voice ?? 'man') : null,
+    language: channel === 'call' ? (input.language ?? 'en') : null,
+    repeat: channel === 'call' ? (input.repeat ?? 1) : null,
+    length: input.length ?? 6,
+    timeout: input.timeout ?? 300,
+    guardTime: input.guardTime ?? null,
+    limits: input.limits ?? null,
+  };
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RowMapping } from '../../infra/database/row-mapping';
-import { Sql } from '../../infra/database/sql';
+import { Sql, SqlParams, SqlStatement } from '../../infra/database/sql';
 import { Channel } from '../channels/channel';
+import { OtpEvent, SNAPSHOT } from './otp-event.entity';
+import { OtpEventAudience, OtpEventType } from './otp-events';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
-import { EXPIRED, GUARD_ENDED, VERIFIABLE } from './otp-state';
+import { EXPIRED, GUARD_ENDED, LOCKED, VERIFIABLE } from './otp-state';
 
 /** What verify and cancel decide on; they never read the body or the sealed code. */
 const STATE = ['requestId', 'accountSid', 'service', 'channel', 'to', 'status', 'attempts', 'codeHash', 'guarded', 'dateCanceled', 'dateExpires'] as const;
@@ -16,48 +18,77 @@ export type StrandedDelivery = Pick<Otp, 'requestId' | 'channel' | 'sealedCode'>
 /** Clears the sealed code wherever an OTP stops being deliverable (SPEC §4: the code exists only to be delivered). */
 const CANCELED = "status = 'canceled', dateCanceled = :now, dateUpdated = :now, sealedCode = NULL";
 
+/** OTPs a sweep changes and reports per transaction. */
+const SWEEP_BATCH = 500;
+
+/** Siblings of an OTP (same account, destination and service) that a statement of `now` has just canceled. */
+const SIBLINGS_CANCELED_NOW = "o.accountSid = :accountSid AND o.recipient = :to AND o.service = :service AND o.requestId <> :requestId AND o.status = 'canceled' AND o.dateCanceled = :now";
+
 /**
  * The one owner of `otp_session` (with the session records and usage of this module, which read
- * it through TypeORM). The hot paths (send, verify, cancel, delivery) are plain SQL; every state
- * change is one conditional UPDATE, so races are decided by the database. Column lists and row
- * mapping come from the entity's metadata.
+ * it through TypeORM) and of its outbox `otp_event`. The hot paths (send, verify, cancel,
+ * delivery) are plain SQL; every state change is one conditional UPDATE, so races are decided by
+ * the database. Column lists and row mapping come from the entity's metadata.
+ *
+ * Events (SPEC §10.2): when someone may receive the event a change causes, the change runs in a
+ * transaction with the INSERT of that event, which copies the session as the UPDATE left it and
+ * runs only if the UPDATE changed rows. Nobody listening: the change is the same single
+ * statement it always was.
  */
 @Injectable()
 export class OtpStore {
   private readonly whole: RowMapping<Otp>;
   private readonly state: RowMapping<Otp, (typeof STATE)[number]>;
+  /** `INSERT INTO otp_event (...) SELECT ... FROM otp_session o WHERE `: the event's columns, and the session's as they are now. */
+  private readonly recordEvent: string;
 
   constructor(
     private readonly sql: Sql,
+    private readonly audience: OtpEventAudience,
     dataSource: DataSource,
   ) {
     this.whole = new RowMapping(dataSource, Otp);
     this.state = new RowMapping(dataSource, Otp, STATE);
+    const target = new RowMapping(dataSource, OtpEvent, ['requestId', 'type', 'accountSid', 'dateOccurred', ...SNAPSHOT]).columnList();
+    const source = new RowMapping(dataSource, Otp, SNAPSHOT).columnList('o');
+    this.recordEvent = `INSERT INTO otp_event (${target}) SELECT o.requestId, :eventType, o.accountSid, :now, ${source} FROM otp_session o WHERE `;
   }
 
   /**
    * Stores a new OTP and replaces the earlier ones of its destination (by creation, then id) that
    * are still verifiable: canceled at once, or with `guardEnd` kept until then; both in one
    * transaction. Returns how many it replaced. Only earlier ones: two sends racing each replace
-   * the other's predecessor, never each other.
+   * the other's predecessor, never each other. With `guard` (an idempotency key's completion),
+   * the guard runs first and the rest only if it changed a row: null when it did not, and
+   * nothing was stored.
    */
-  async insertReplacing(otp: Otp, now: number, guardEnd: number | null): Promise<number> {
+  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, guard?: SqlStatement): Promise<number | null> {
     // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR:
     // MariaDB's range optimizer turned the OR into ranges over every index starting with those
     // columns, which doubled the UPDATE's CPU; the destination index alone serves `<=`.
     const earlier = `accountSid = :accountSid AND recipient = :to AND service = :service AND dateCreated <= :created
       AND CASE WHEN dateCreated < :created THEN 1 ELSE requestId < :requestId END AND ${VERIFIABLE.sql()}`;
     const match = { accountSid: otp.accountSid, to: otp.to, service: otp.service, created: otp.dateCreated, requestId: otp.requestId, now };
-    const [, replaced] = await this.sql.transaction([
-      [this.whole.insert, this.whole.params(otp)],
+    const statements: SqlStatement[] = guard ? [guard] : [];
+    const onlyIfGuarded = guard ? 0 : undefined;
+    const replacing = statements.length + 1;
+    statements.push(
+      [this.whole.insert, this.whole.params(otp), onlyIfGuarded],
       guardEnd === null
-        ? [`UPDATE otp_session SET ${CANCELED} WHERE ${earlier}`, match]
+        ? [`UPDATE otp_session SET ${CANCELED} WHERE ${earlier}`, match, onlyIfGuarded]
         : [
             `UPDATE otp_session SET dateCanceled = CASE WHEN dateCanceled IS NOT NULL AND dateCanceled < :guardEnd THEN dateCanceled ELSE :guardEnd END, dateUpdated = :now WHERE ${earlier}`,
             { ...match, guardEnd },
+            onlyIfGuarded,
           ],
-    ]);
-    return replaced;
+    );
+    // Those canceled at once are events now; those a guard time keeps, when the sweep writes their end.
+    const events = guardEnd === null && (await this.audience.receives(otp.accountSid, 'otp.canceled'));
+    if (events) statements.push(this.event('otp.canceled', SIBLINGS_CANCELED_NOW, match, replacing));
+    const changed = await this.sql.transaction(statements);
+    if (guard && !changed[0]) return null;
+    if (events && changed[replacing]) this.audience.recorded();
+    return changed[replacing];
   }
 
   /** The whole OTP. */
@@ -83,16 +114,21 @@ export class OtpStore {
   }
 
   /** Only a verifiable OTP becomes verified: of many concurrent correct verifies, one wins. */
-  async markVerified(requestId: string, now: number): Promise<boolean> {
+  async markVerified(otp: OtpState, now: number): Promise<boolean> {
     const sql = `UPDATE otp_session SET status = 'verified', dateVerified = :now, dateUpdated = :now, sealedCode = NULL WHERE requestId = :requestId AND ${VERIFIABLE.sql()}`;
-    return (await this.sql.run(sql, { requestId, now })) > 0;
+    return (await this.change([sql, { requestId: otp.requestId, now }], 'otp.verified', otp.accountSid, 'o.requestId = :requestId')) > 0;
   }
 
   /** Cancels the other verifiable OTPs of the destination (those a guard time kept). */
   cancelOthers(otp: OtpState, now: number): Promise<number> {
-    return this.sql.run(
-      `UPDATE otp_session SET ${CANCELED} WHERE accountSid = :accountSid AND recipient = :to AND service = :service AND requestId <> :requestId AND ${VERIFIABLE.sql()}`,
-      { accountSid: otp.accountSid, to: otp.to, service: otp.service, requestId: otp.requestId, now },
+    return this.change(
+      [
+        `UPDATE otp_session SET ${CANCELED} WHERE accountSid = :accountSid AND recipient = :to AND service = :service AND requestId <> :requestId AND ${VERIFIABLE.sql()}`,
+        { accountSid: otp.accountSid, to: otp.to, service: otp.service, requestId: otp.requestId, now },
+      ],
+      'otp.canceled',
+      otp.accountSid,
+      SIBLINGS_CANCELED_NOW,
     );
   }
 
@@ -100,44 +136,59 @@ export class OtpStore {
    * Counts a wrong code; the fifth locks the OTP (status `failed`). `status` is set first: MySQL
    * evaluates SET left to right, SQLite from the old row, so both read the old `attempts` there.
    */
-  async countWrongCode(requestId: string, now: number): Promise<boolean> {
+  async countWrongCode(otp: OtpState, now: number): Promise<boolean> {
     const locks = `attempts >= ${MAX_VERIFY_ATTEMPTS - 1}`;
-    const changed = await this.sql.run(
+    const update: SqlStatement = [
       `UPDATE otp_session SET status = CASE WHEN ${locks} THEN 'failed' ELSE status END, sealedCode = CASE WHEN ${locks} THEN NULL ELSE sealedCode END,
         attempts = attempts + 1, dateUpdated = :now WHERE requestId = :requestId AND ${VERIFIABLE.sql()}`,
-      { requestId, now },
-    );
-    return changed > 0;
+      { requestId: otp.requestId, now },
+    ];
+    // Only the wrong code that locks it records the event; which one does is the database's to say
+    // (concurrent guesses all read fewer attempts than they leave), so every one carries the INSERT.
+    return (await this.change(update, 'otp.locked', otp.accountSid, `o.requestId = :requestId AND ${LOCKED.sql('o.')}`)) > 0;
   }
 
-  async cancel(requestId: string, now: number): Promise<boolean> {
-    return (await this.sql.run(`UPDATE otp_session SET ${CANCELED} WHERE requestId = :requestId AND status = 'pending'`, { requestId, now })) > 0;
+  async cancel(otp: OtpState, now: number): Promise<boolean> {
+    const update: SqlStatement = [`UPDATE otp_session SET ${CANCELED} WHERE requestId = :requestId AND status = 'pending'`, { requestId: otp.requestId, now }];
+    return (await this.change(update, 'otp.canceled', otp.accountSid, 'o.requestId = :requestId')) > 0;
   }
 
-  async markSent(requestId: string, provider: string, providerMessageId: string | null, now: number): Promise<void> {
-    await this.sql.run(
-      "UPDATE otp_session SET deliveryStatus = 'sent', provider = :provider, providerMessageId = :providerMessageId, deliveryError = NULL, sealedCode = NULL, dateSent = :now, dateUpdated = :now WHERE requestId = :requestId",
-      { requestId, provider, providerMessageId, now },
+  /** `accountSid` when known: without it, the event is recorded whenever any account receives it. */
+  async markSent(requestId: string, provider: string, providerMessageId: string | null, now: number, accountSid?: string): Promise<void> {
+    await this.change(
+      [
+        "UPDATE otp_session SET deliveryStatus = 'sent', provider = :provider, providerMessageId = :providerMessageId, deliveryError = NULL, sealedCode = NULL, dateSent = :now, dateUpdated = :now WHERE requestId = :requestId",
+        { requestId, provider, providerMessageId, now },
+      ],
+      'otp.sent',
+      accountSid,
+      'o.requestId = :requestId',
     );
   }
 
   /** A failed attempt; the last one also fails the delivery and, if it was still pending, the OTP. */
-  async recordFailure(requestId: string, provider: string, error: string, last: boolean, now: number): Promise<void> {
+  async recordFailure(requestId: string, accountSid: string, provider: string, error: string, last: boolean, now: number): Promise<void> {
     const failure = last ? ", deliveryStatus = 'failed', sealedCode = NULL, status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END" : '';
-    await this.sql.run(`UPDATE otp_session SET provider = :provider, deliveryError = :error, dateUpdated = :now${failure} WHERE requestId = :requestId`, {
-      requestId,
-      provider,
-      error: error.slice(0, 512),
-      now,
-    });
+    const update: SqlStatement = [
+      `UPDATE otp_session SET provider = :provider, deliveryError = :error, dateUpdated = :now${failure} WHERE requestId = :requestId`,
+      { requestId, provider, error: error.slice(0, 512), now },
+    ];
+    if (last) await this.change(update, 'otp.delivery_failed', accountSid, "o.requestId = :requestId AND o.deliveryStatus = 'failed'");
+    else await this.sql.run(update[0], update[1]);
   }
 
   /** A provider's receipt for a message it accepted; false when no OTP has that message id (yet). */
   async recordReceipt(provider: string, providerMessageId: string, delivered: boolean, error: string | null, now: number): Promise<boolean> {
-    const changed = await this.sql.run(
-      `UPDATE otp_session SET deliveryStatus = :deliveryStatus, deliveryError = :error, dateUpdated = :now
-        WHERE provider = :provider AND providerMessageId = :providerMessageId AND deliveryStatus IN ('sent', 'delivered', 'undelivered')`,
-      { provider, providerMessageId, deliveryStatus: delivered ? 'delivered' : 'undelivered', error: delivered ? null : (error ?? 'undelivered').slice(0, 512), now },
+    const deliveryStatus = delivered ? 'delivered' : 'undelivered';
+    const changed = await this.change(
+      [
+        `UPDATE otp_session SET deliveryStatus = :deliveryStatus, deliveryError = :error, dateUpdated = :now
+          WHERE provider = :provider AND providerMessageId = :providerMessageId AND deliveryStatus IN ('sent', 'delivered', 'undelivered')`,
+        { provider, providerMessageId, deliveryStatus, error: delivered ? null : (error ?? 'undelivered').slice(0, 512), now },
+      ],
+      delivered ? 'otp.delivered' : 'otp.undelivered',
+      undefined,
+      'o.provider = :provider AND o.providerMessageId = :providerMessageId AND o.deliveryStatus = :deliveryStatus',
     );
     return changed > 0;
   }
@@ -154,14 +205,69 @@ export class OtpStore {
   /** Writes down the expiry the clock already gives; returns how many OTPs expired, per channel. */
   async expire(channels: readonly Channel[], now: number): Promise<Record<string, number>> {
     const expired: Record<string, number> = {};
+    const set = "status = 'expired', sealedCode = NULL, dateUpdated = :now";
     for (const channel of channels) {
-      expired[channel] = await this.sql.run(`UPDATE otp_session SET status = 'expired', sealedCode = NULL, dateUpdated = :now WHERE channel = :channel AND ${EXPIRED.sql()}`, { channel, now });
+      expired[channel] = (await this.audience.receivesAny('otp.expired'))
+        ? await this.changeEach('otp.expired', `channel = :channel AND ${EXPIRED.sql()}`, set, { channel, now })
+        : await this.sql.run(`UPDATE otp_session SET ${set} WHERE channel = :channel AND ${EXPIRED.sql()}`, { channel, now });
     }
     return expired;
   }
 
   /** Writes down the cancellation a guard time's end already gives. */
-  endGuardTimes(now: number): Promise<number> {
-    return this.sql.run(`UPDATE otp_session SET status = 'canceled', sealedCode = NULL, dateUpdated = :now WHERE ${GUARD_ENDED.sql()}`, { now });
+  async endGuardTimes(now: number): Promise<number> {
+    const set = "status = 'canceled', sealedCode = NULL, dateUpdated = :now";
+    return (await this.audience.receivesAny('otp.canceled'))
+      ? this.changeEach('otp.canceled', GUARD_ENDED.sql(), set, { now })
+      : this.sql.run(`UPDATE otp_session SET ${set} WHERE ${GUARD_ENDED.sql()}`, { now });
+  }
+
+  /**
+   * A sweep's change with its events: the OTPs `where` selects (still pending, so through the
+   * pending rows of an index, never the history) are changed and reported a batch at a time,
+   * each batch one transaction. The event's selection names the batch's ids: what an UPDATE
+   * left behind could not be told from earlier sweeps' rows without reading all of them.
+   */
+  private async changeEach(type: OtpEventType, where: string, set: string, params: SqlParams): Promise<number> {
+    let changed = 0;
+    for (;;) {
+      const batch = await this.sql.rows<{ requestId: string }>(`SELECT requestId FROM otp_session WHERE ${where} LIMIT ${SWEEP_BATCH}`, params);
+      if (!batch.length) return changed;
+      const ids: SqlParams = {};
+      batch.forEach((row, i) => (ids[`id${i}`] = row.requestId));
+      const list = batch.map((_, i) => `:id${i}`).join(', ');
+      const all = { ...params, ...ids };
+      const [count] = await this.sql.transaction([
+        [`UPDATE otp_session SET ${set} WHERE requestId IN (${list}) AND ${where}`, all],
+        // Only those this UPDATE changed: a batch's OTP verified meanwhile is not reported as expired.
+        this.event(type, `o.requestId IN (${list}) AND o.status = :changedTo AND o.dateUpdated = :now`, { ...all, changedTo: type === 'otp.expired' ? 'expired' : 'canceled' }, 0),
+      ]);
+      if (count) this.audience.recorded();
+      changed += count;
+      if (batch.length < SWEEP_BATCH) return changed;
+    }
+  }
+
+  /**
+   * Runs a state change, and with it, when someone may receive `type` (for `accountSid`, or for
+   * any account when the change is not one account's), the event for each OTP it changed:
+   * `where` selects them as the UPDATE left them, over `otp_session o` and the UPDATE's
+   * parameters. Resolves with the rows the UPDATE changed.
+   */
+  private async change(update: SqlStatement, type: OtpEventType, accountSid: string | undefined, where: string): Promise<number> {
+    const listened = accountSid === undefined ? await this.audience.receivesAny(type) : await this.audience.receives(accountSid, type);
+    if (!listened) return this.sql.run(update[0], update[1]);
+    const [changed] = await this.sql.transaction([update, this.event(type, where, update[1], 0)]);
+    if (changed) this.audience.recorded();
+    return changed;
+  }
+
+  /** The INSERT of `type` for the OTPs `where` selects, once per (OTP, type); run only if statement `ifChanged` changed rows. */
+  private event(type: OtpEventType, where: string, params: SqlParams, ifChanged: number): SqlStatement {
+    return [
+      `${this.recordEvent}${where} AND NOT EXISTS (SELECT 1 FROM otp_event e WHERE e.requestId = o.requestId AND e.type = :eventType)`,
+      { ...params, eventType: type },
+      ifChanged,
+    ];
   }
 }

@@ -6,7 +6,7 @@ export interface DeliveryJob {
   channel: Channel;
   sealedCode: string;
   /** Set once a provider has accepted the message: all that is left is to record it. */
-  sent?: { provider: string; providerMessageId: string | null };
+  sent?: { provider: string; providerMessageId: string | null; accountSid?: string };
 }
 
 /**
