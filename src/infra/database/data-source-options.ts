@@ -3,12 +3,13 @@ import { dirname } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { DatabaseConfig } from '../../config/app-config';
 import { InitialSchema1764115200000 } from '../../migrations/1764115200000-initial-schema';
+import { DestinationFacts1767225600000 } from '../../migrations/1767225600000-destination-facts';
 import { Account } from '../../modules/accounts/account.entity';
 import { Limit } from '../../modules/limits/limit.entity';
 import { Otp } from '../../modules/otp/otp.entity';
 
 export const ENTITIES = [Account, Limit, Otp];
-export const MIGRATIONS = [InitialSchema1764115200000];
+export const MIGRATIONS = [InitialSchema1764115200000, DestinationFacts1767225600000];
 
 /** One definition of the connection for the app, the tests and the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

@@ -5,6 +5,7 @@ import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
 import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Secrets } from '../../infra/secrets/secrets';
+import { phoneFacts } from '../../common/phone-numbers';
 import { withTimeout } from '../../common/timeout';
 import { Account } from '../accounts/account.entity';
 import { AccountsService } from '../accounts/accounts.service';
@@ -40,6 +41,7 @@ export class OtpService {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const { to, from, limits } = input;
     const channel = input.channel ?? 'sms';
+    const phone = channel === 'email' ? null : phoneFacts(to);
 
     // 1. Limits first: a blocked send stores and sends nothing.
     await this.limits.enforce(account.sid, limits ?? undefined, to);
@@ -83,6 +85,9 @@ export class OtpService {
       provider: null,
       providerMessageId: null,
       dateExpires: now + timeout * 1000,
+      country: phone?.country ?? null,
+      numberType: phone?.numberType ?? null,
+      fraudPrefix: null,
     };
 
     // 3. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { ScopedListQuery } from '../../../common/list-queries';
+import { CountryFilter, ScopedListQuery } from '../../../common/list-queries';
 import { Channel, CHANNELS } from '../../channels/channel';
 
 export const USAGE_PERIODS = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
@@ -34,6 +34,9 @@ export class UsageQueryDto extends ScopedListQuery {
   @IsString()
   @MaxLength(128)
   service?: string;
+
+  @CountryFilter()
+  country?: string;
 }
 
 export class UsageRecordDto {
@@ -42,7 +45,8 @@ export class UsageRecordDto {
   @ApiProperty({ example: '2021-02-01', description: 'First day of the record (UTC).' }) startDate: string;
   @ApiProperty({ example: '2021-02-28', description: 'Last day of the record (UTC, inclusive).' }) endDate: string;
   @ApiProperty({ description: 'OTP requests accepted.' }) sent: number;
-  @ApiProperty({ description: 'Handed to a provider successfully (delivery status sent or delivered).' }) delivered: number;
+  @ApiProperty({ description: 'Handed to a provider successfully (delivery status sent or delivered); test sends are not.' }) delivered: number;
+  @ApiProperty({ description: 'Sends to test numbers and of accounts in test mode: stored, verifiable, never handed to a provider.' }) test: number;
   @ApiProperty({ description: 'Delivery failed or undelivered.' }) failed: number;
   @ApiProperty() verified: number;
   @ApiProperty() canceled: number;
