@@ -9,6 +9,7 @@ import { AccountsModule } from './modules/accounts/accounts.module';
 import { HealthModule } from './modules/health/health.module';
 import { LimitsModule } from './modules/limits/limits.module';
 import { OtpModule } from './modules/otp/otp.module';
+import { ProtectionModule } from './modules/protection/protection.module';
 
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them); stdout by default. */
@@ -28,6 +29,7 @@ export class AppModule {
         RedisModule.register(config),
         AccountsModule,
         LimitsModule,
+        ProtectionModule,
         OtpModule.register(config),
         HealthModule,
       ],

@@ -40,6 +40,12 @@ export class ReadThroughCache<V extends object> {
     this.entries?.delete(key);
   }
 
+  /** Drops every entry (a change that many entries derive from). */
+  clear(): void {
+    this.epoch++;
+    this.entries?.clear();
+  }
+
   get size(): number {
     return this.entries?.size ?? 0;
   }

@@ -30,6 +30,11 @@ const EXAMPLE_PARAMS: Record<string, string> = {
   sid: 'AC0123456789abcdef0123456789abcdef',
 };
 
+/** Where the shared example params would read wrong. */
+const EXAMPLE_PARAMS_OF: Partial<Record<ErrorKey, Record<string, string>>> = {
+  DESTINATION_NOT_PERMITTED: { why: 'country XX is not enabled for sms' },
+};
+
 /** Errors every authenticated route can answer. */
 const COMMON: ErrorKey[] = ['AUTH_FAILED', 'INTERNAL', 'UNAVAILABLE'];
 
@@ -54,7 +59,7 @@ export function ApiErrors(...keys: ErrorKey[]): MethodDecorator & ClassDecorator
         examples: Object.fromEntries(
           statusKeys.map((key) => {
             const { code, message } = ERROR_CATALOGUE[key];
-            return [String(code), { summary: message, value: { code, message: renderMessage(message, EXAMPLE_PARAMS), requestID: null } }];
+            return [String(code), { summary: message, value: { code, message: renderMessage(message, EXAMPLE_PARAMS_OF[key] ?? EXAMPLE_PARAMS), requestID: null } }];
           }),
         ),
       }),

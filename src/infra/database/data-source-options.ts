@@ -4,12 +4,14 @@ import { DataSourceOptions } from 'typeorm';
 import { DatabaseConfig } from '../../config/app-config';
 import { InitialSchema1764115200000 } from '../../migrations/1764115200000-initial-schema';
 import { DestinationFacts1767225600000 } from '../../migrations/1767225600000-destination-facts';
+import { AccountSettingsTable1767225700000 } from '../../migrations/1767225700000-account-settings';
 import { Account } from '../../modules/accounts/account.entity';
 import { Limit } from '../../modules/limits/limit.entity';
 import { Otp } from '../../modules/otp/otp.entity';
+import { AccountSettings } from '../../modules/protection/account-settings.entity';
 
-export const ENTITIES = [Account, Limit, Otp];
-export const MIGRATIONS = [InitialSchema1764115200000, DestinationFacts1767225600000];
+export const ENTITIES = [Account, Limit, Otp, AccountSettings];
+export const MIGRATIONS = [InitialSchema1764115200000, DestinationFacts1767225600000, AccountSettingsTable1767225700000];
 
 /** One definition of the connection for the app, the tests and the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

@@ -2,7 +2,7 @@ import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
 import { RedisOutageLog } from './redis-outage-log';
 
-export type InvalidationTopic = 'accounts' | 'limits';
+export type InvalidationTopic = 'accounts' | 'limits' | 'settings';
 
 /**
  * Tells every otpgate process that a cached row changed, so caches in other processes drop it at

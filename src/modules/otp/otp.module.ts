@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { AccountsModule } from '../accounts/accounts.module';
 import { ChannelsModule } from '../channels/channels.module';
 import { LimitsModule } from '../limits/limits.module';
+import { ProtectionModule } from '../protection/protection.module';
 import { OtpRecordsModule } from './otp-records.module';
 import { OtpSweeper } from './otp-sweeper';
 import { Otp } from './otp.entity';
@@ -19,7 +20,7 @@ export class OtpModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: OtpModule,
-      imports: [TypeOrmModule.forFeature([Otp]), AccountsModule, LimitsModule, OtpRecordsModule, ChannelsModule.register(config, OtpRecordsModule)],
+      imports: [TypeOrmModule.forFeature([Otp]), AccountsModule, LimitsModule, ProtectionModule, OtpRecordsModule, ChannelsModule.register(config, OtpRecordsModule)],
       controllers: [OtpController, ReportsController],
       providers: [OtpService, SessionsService, UsageService, OtpSweeper],
     };

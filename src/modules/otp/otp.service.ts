@@ -11,6 +11,8 @@ import { Account } from '../accounts/account.entity';
 import { AccountsService } from '../accounts/accounts.service';
 import { DeliveryQueue } from '../channels/queue/delivery-queue';
 import { LimitsService } from '../limits/limits.service';
+import { SettingsService } from '../protection/settings.service';
+import { destinationRefusal } from '../protection/settings-rules';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
 import { effectiveStatus, verifyBlocker } from './otp-state';
@@ -30,23 +32,37 @@ export class OtpService {
     private readonly store: OtpStore,
     private readonly accounts: AccountsService,
     private readonly limits: LimitsService,
+    private readonly settings: SettingsService,
     private readonly queue: DeliveryQueue,
     private readonly secrets: Secrets,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
   ) {}
 
-  /** SPEC §4 send: limits first, then store, replace earlier OTPs, and queue the delivery. */
+  /**
+   * SPEC §4 send, with the destination controls of §10.4 ahead of the limits: a refused send
+   * stores, consumes and sends nothing.
+   */
   async send(caller: Account, input: SendOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const { to, from, limits } = input;
     const channel = input.channel ?? 'sms';
-    const phone = channel === 'email' ? null : phoneFacts(to);
 
-    // 1. Limits first: a blocked send stores and sends nothing.
+    // 1. Destination controls, before any limit is consumed (483). Email is not subject to them.
+    const settings = await this.settings.effective(account);
+    const phone = channel === 'email' ? null : phoneFacts(to);
+    if (phone) {
+      const refusal = destinationRefusal(settings, channel as 'sms' | 'call', to, phone);
+      if (refusal) {
+        this.metrics.sendRefusals.inc({ reason: refusal.reason, country: phone.country ?? 'unknown', dry_run: 'false' });
+        throw new AppError('DESTINATION_NOT_PERMITTED', { why: refusal.why });
+      }
+    }
+
+    // 2. Limits: a blocked send stores and sends nothing.
     await this.limits.enforce(account.sid, limits ?? undefined, to);
 
-    // 2. The code, from a CSPRNG; only its keyed hash is stored, and it travels sealed.
+    // 3. The code, from a CSPRNG; only its keyed hash is stored, and it travels sealed.
     const now = this.clock.now();
     const requestId = newSid('OTP');
     const length = input.length ?? 6;
@@ -90,12 +106,12 @@ export class OtpService {
       fraudPrefix: null,
     };
 
-    // 3. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
+    // 4. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
     const replaced = await this.store.insertReplacing(otp, now, guardEnd);
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
 
-    // 4. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
+    // 5. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
     //    stored request stays `queued` and the recovery sweep enqueues it once the queue is back.
     await withTimeout(this.queue.enqueue({ requestId, channel, sealedCode }), ENQUEUE_TIMEOUT_MS).catch((error: unknown) =>
       this.logger.warn({ err: error, requestId }, 'delivery not queued yet; the recovery sweep will queue it'),
