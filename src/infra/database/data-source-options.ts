@@ -5,13 +5,15 @@ import { DatabaseConfig } from '../../config/app-config';
 import { InitialSchema1764115200000 } from '../../migrations/1764115200000-initial-schema';
 import { DestinationFacts1767225600000 } from '../../migrations/1767225600000-destination-facts';
 import { AccountSettingsTable1767225700000 } from '../../migrations/1767225700000-account-settings';
+import { TestMessages1767225800000 } from '../../migrations/1767225800000-test-messages';
 import { Account } from '../../modules/accounts/account.entity';
 import { Limit } from '../../modules/limits/limit.entity';
 import { Otp } from '../../modules/otp/otp.entity';
+import { TestMessage } from '../../modules/otp/test-message.entity';
 import { AccountSettings } from '../../modules/protection/account-settings.entity';
 
-export const ENTITIES = [Account, Limit, Otp, AccountSettings];
-export const MIGRATIONS = [InitialSchema1764115200000, DestinationFacts1767225600000, AccountSettingsTable1767225700000];
+export const ENTITIES = [Account, Limit, Otp, AccountSettings, TestMessage];
+export const MIGRATIONS = [InitialSchema1764115200000, DestinationFacts1767225600000, AccountSettingsTable1767225700000, TestMessages1767225800000];
 
 /** One definition of the connection for the app, the tests and the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

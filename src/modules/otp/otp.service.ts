@@ -9,14 +9,16 @@ import { phoneFacts } from '../../common/phone-numbers';
 import { withTimeout } from '../../common/timeout';
 import { Account } from '../accounts/account.entity';
 import { AccountsService } from '../accounts/accounts.service';
+import { render } from '../channels/delivery.processor';
 import { DeliveryQueue } from '../channels/queue/delivery-queue';
 import { LimitsService } from '../limits/limits.service';
 import { SettingsService } from '../protection/settings.service';
 import { destinationRefusal } from '../protection/settings-rules';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
-import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
+import { MAX_VERIFY_ATTEMPTS, Otp, TEST_PROVIDER } from './otp.entity';
 import { effectiveStatus, verifyBlocker } from './otp-state';
 import { OtpState, OtpStore } from './otp.store';
+import { TestMessage } from './test-message.entity';
 
 /** How many of the newest OTPs of a destination verify-by-number considers (guard times keep a few valid). */
 const NEWEST = 10;
@@ -40,8 +42,8 @@ export class OtpService {
   ) {}
 
   /**
-   * SPEC §4 send, with the destination controls of §10.4 ahead of the limits: a refused send
-   * stores, consumes and sends nothing.
+   * SPEC §4 send, with the destination controls and test settings of §10.4 and §10.5 ahead of
+   * the limits: a refused send stores, consumes and sends nothing.
    */
   async send(caller: Account, input: SendOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
@@ -59,14 +61,18 @@ export class OtpService {
       }
     }
 
-    // 2. Limits: a blocked send stores and sends nothing.
+    // 2. A test number gets its fixed code and no message; test mode captures every message instead.
+    const testNumber = settings.testNumbers.get(to);
+    const test = testNumber !== undefined || settings.testMode;
+
+    // 3. Limits (test numbers included): a blocked send stores and sends nothing.
     await this.limits.enforce(account.sid, limits ?? undefined, to);
 
-    // 3. The code, from a CSPRNG; only its keyed hash is stored, and it travels sealed.
+    // 4. The code, from a CSPRNG (a test number's is fixed); only its keyed hash is stored, and it travels sealed.
     const now = this.clock.now();
     const requestId = newSid('OTP');
-    const length = input.length ?? 6;
-    const code = String(randomInt(0, 10 ** length)).padStart(length, '0');
+    const code = testNumber ? this.settings.testCode(to, testNumber) : randomCode(input.length ?? 6);
+    const length = code.length;
     const sealedCode = this.secrets.seal(code, requestId);
     const timeout = input.timeout ?? 300;
     const otp: Otp = {
@@ -77,11 +83,11 @@ export class OtpService {
       from,
       to,
       status: 'pending',
-      deliveryStatus: 'queued',
+      deliveryStatus: test ? 'sent' : 'queued',
       attempts: 0,
       codeLength: length,
       codeHash: this.secrets.hashCode(requestId, code),
-      sealedCode,
+      sealedCode: test ? null : sealedCode,
       timeout,
       guardTime: input.guardTime ?? null,
       // Its verify cancels the earlier OTPs a guard time keeps verifiable.
@@ -94,30 +100,47 @@ export class OtpService {
       repeat: channel === 'call' ? (input.repeat ?? 1) : null,
       dateCreated: now,
       dateUpdated: now,
-      dateSent: null,
+      dateSent: test ? now : null,
       dateVerified: null,
       dateCanceled: null,
       deliveryError: null,
-      provider: null,
+      provider: test ? TEST_PROVIDER : null,
       providerMessageId: null,
       dateExpires: now + timeout * 1000,
       country: phone?.country ?? null,
       numberType: phone?.numberType ?? null,
       fraudPrefix: null,
     };
+    const captured = settings.testMode ? this.captured(otp, code) : undefined;
 
-    // 4. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
+    // 5. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
-    const replaced = await this.store.insertReplacing(otp, now, guardEnd);
+    const replaced = await this.store.insertReplacing(otp, now, guardEnd, captured);
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
+    this.metrics.otps.inc({ event: 'sent', channel });
+    if (test) return requestId;
 
-    // 5. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
+    // 6. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
     //    stored request stays `queued` and the recovery sweep enqueues it once the queue is back.
     await withTimeout(this.queue.enqueue({ requestId, channel, sealedCode }), ENQUEUE_TIMEOUT_MS).catch((error: unknown) =>
       this.logger.warn({ err: error, requestId }, 'delivery not queued yet; the recovery sweep will queue it'),
     );
-    this.metrics.otps.inc({ event: 'sent', channel });
     return requestId;
+  }
+
+  /** The message as a provider would have received it, sealed: only GET /2fa/test/messages opens it. */
+  private captured(otp: Otp, code: string): TestMessage {
+    const { text } = render(otp, code);
+    return {
+      requestId: otp.requestId,
+      accountSid: otp.accountSid,
+      channel: otp.channel,
+      from: otp.from,
+      to: otp.to,
+      subject: otp.subject,
+      sealedText: this.secrets.seal(text, otp.requestId),
+      dateCreated: otp.dateCreated,
+    };
   }
 
   /** SPEC §4 verify, by request id or by the newest OTPs of a destination. */
@@ -185,4 +208,8 @@ export class OtpService {
     }
     return otp.requestId;
   }
+}
+
+function randomCode(length: number): string {
+  return String(randomInt(0, 10 ** length)).padStart(length, '0');
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RowMapping } from '../../infra/database/row-mapping';
-import { Sql } from '../../infra/database/sql';
+import { Sql, SqlStatement } from '../../infra/database/sql';
 import { Channel } from '../channels/channel';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
+import { TestMessage } from './test-message.entity';
 import { EXPIRED, GUARD_ENDED, VERIFIABLE } from './otp-state';
 
 /** What verify and cancel decide on; they never read the body or the sealed code. */
@@ -26,6 +27,7 @@ const CANCELED = "status = 'canceled', dateCanceled = :now, dateUpdated = :now, 
 export class OtpStore {
   private readonly whole: RowMapping<Otp>;
   private readonly state: RowMapping<Otp, (typeof STATE)[number]>;
+  private readonly testMessage: RowMapping<TestMessage>;
 
   constructor(
     private readonly sql: Sql,
@@ -33,15 +35,17 @@ export class OtpStore {
   ) {
     this.whole = new RowMapping(dataSource, Otp);
     this.state = new RowMapping(dataSource, Otp, STATE);
+    this.testMessage = new RowMapping(dataSource, TestMessage);
   }
 
   /**
    * Stores a new OTP and replaces the earlier ones of its destination (by creation, then id) that
    * are still verifiable: canceled at once, or with `guardEnd` kept until then; both in one
-   * transaction. Returns how many it replaced. Only earlier ones: two sends racing each replace
-   * the other's predecessor, never each other.
+   * transaction, with the message `captured` for an account in test mode. Returns how many it
+   * replaced. Only earlier ones: two sends racing each replace the other's predecessor, never
+   * each other.
    */
-  async insertReplacing(otp: Otp, now: number, guardEnd: number | null): Promise<number> {
+  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, captured?: TestMessage): Promise<number> {
     // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR:
     // MariaDB's range optimizer turned the OR into ranges over every index starting with those
     // columns, which doubled the UPDATE's CPU; the destination index alone serves `<=`.
@@ -56,6 +60,7 @@ export class OtpStore {
             `UPDATE otp_session SET dateCanceled = CASE WHEN dateCanceled IS NOT NULL AND dateCanceled < :guardEnd THEN dateCanceled ELSE :guardEnd END, dateUpdated = :now WHERE ${earlier}`,
             { ...match, guardEnd },
           ],
+      ...(captured ? [[this.testMessage.insert, this.testMessage.params(captured)] as SqlStatement] : []),
     ]);
     return replaced;
   }
@@ -158,6 +163,11 @@ export class OtpStore {
       expired[channel] = await this.sql.run(`UPDATE otp_session SET status = 'expired', sealedCode = NULL, dateUpdated = :now WHERE channel = :channel AND ${EXPIRED.sql()}`, { channel, now });
     }
     return expired;
+  }
+
+  /** Forgets captured test messages created before `cutoff` (SPEC §10.5: kept 24 h). */
+  deleteTestMessages(cutoff: number): Promise<number> {
+    return this.sql.run('DELETE FROM test_message WHERE dateCreated < :cutoff', { cutoff });
   }
 
   /** Writes down the cancellation a guard time's end already gives. */
