@@ -33,6 +33,7 @@ const EXAMPLE_PARAMS: Record<string, string> = {
 /** Where the shared example params would read wrong. */
 const EXAMPLE_PARAMS_OF: Partial<Record<ErrorKey, Record<string, string>>> = {
   DESTINATION_NOT_PERMITTED: { why: 'country XX is not enabled for sms' },
+  FRAUD_BLOCKED: { prefix: '+44791' },
 };
 
 /** Errors every authenticated route can answer. */
@@ -70,6 +71,7 @@ export function ApiErrors(...keys: ErrorKey[]): MethodDecorator & ClassDecorator
 function headersFor(keys: ErrorKey[]): Record<string, { description: string; schema: { type: 'string' | 'integer' } }> | undefined {
   if (keys.includes('AUTH_FAILED')) return { 'WWW-Authenticate': { description: 'Basic realm="otpgate"', schema: { type: 'string' } } };
   if (keys.includes('LIMIT_EXCEEDED')) return { 'Retry-After': { description: 'Seconds until the limit would admit a send (454 only).', schema: { type: 'integer' } } };
+  if (keys.includes('FRAUD_BLOCKED')) return { 'Retry-After': { description: 'Seconds until the fraud guard block ends (484 only).', schema: { type: 'integer' } } };
   return undefined;
 }
 

@@ -66,6 +66,16 @@ describe('test numbers and test mode', () => {
     expect((await messages(user).expect(400)).body).toEqual({ code: 481, message: `Invalid parameter accountSid: account ${user.sid} is not in test mode`, requestID: null });
   });
 
+  it('the fraud guard ignores test numbers', async () => {
+    const user = await account();
+    const testNumbers = Object.fromEntries([1, 2, 3].map((i) => [`+1206555010${i}`, '4321']));
+    await app.http(user).put('/2fa/settings').send({ testNumbers, fraudGuard: { mode: 'on', minSends: 1 } }).expect(200);
+    // With minSends 1 a second counted send to the prefix would be refused.
+    for (const to of Object.keys(testNumbers)) await send(user, sms(to));
+    await send(user, sms('+12065550109'));
+    expect((await app.http(user).post('/2fa/send').send(sms('+12065550108')).expect(403)).body.code).toBe(484);
+  });
+
   it('test mode, inherited by sub-accounts: every message is captured instead of sent, readable with its code, newest first', async () => {
     const parent = await account();
     await app.http(parent).put('/2fa/settings').send({ testMode: 'true' }).expect(200);
@@ -103,10 +113,11 @@ describe('test numbers and test mode', () => {
     const user = await account();
     await send(user, sms('+12055550179'));
     await send(user, mail('real@example.com'));
-    await smsc.waitForSubmits(1);
+    await smsc.waitForSubmits(2);
     await smtp.waitFor('real@example.com');
-    expect(smsc.submits.map((s) => s.destination)).toEqual(['12055550179']);
-    const [submit] = smsc.submits;
+    // The two ordinary sends of these tests (this one and the guard's), nothing else.
+    expect(smsc.submits.map((s) => s.destination).sort()).toEqual(['12055550179', '12065550109']);
+    const submit = smsc.submits.find((s) => s.destination === '12055550179')!;
     expect(smtp.messages.map((m) => m.to)).toEqual([['real@example.com']]);
     expect(voice.requests).toEqual([]);
     expect(submit.text).toMatch(/^Your code is \d{6}$/);

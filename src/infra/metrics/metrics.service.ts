@@ -51,6 +51,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly fraudBlocks = new Counter({
+    name: 'otpgate_fraud_blocks_total',
+    help: 'Prefixes the fraud guard blocked (dry_run="false") or would have blocked (dry_run="true")',
+    labelNames: ['dry_run'] as const,
+    registers: [this.registry],
+  });
+
   readonly authFailures = new Counter({
     name: 'otpgate_auth_failures_total',
     help: 'Requests refused for wrong Basic credentials (missing ones not counted)',

@@ -23,7 +23,7 @@ export class OtpController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Send a one-time code by SMS, call or email. Answers once the request is stored and queued, before delivery.' })
   @ApiOkResponse({ type: OtpEnvelopeDto })
-  @ApiErrors('MISSING_PARAMETER', 'INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'DESTINATION_NOT_PERMITTED', 'DEFAULT_LIMIT_EXCEEDED', 'LIMIT_EXCEEDED', 'LIMIT_NAME_INVALID')
+  @ApiErrors('MISSING_PARAMETER', 'INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'DESTINATION_NOT_PERMITTED', 'FRAUD_BLOCKED', 'DEFAULT_LIMIT_EXCEEDED', 'LIMIT_EXCEEDED', 'LIMIT_NAME_INVALID')
   async send(@Caller() caller: Account, @Body() body: SendOtpDto): Promise<OtpEnvelope> {
     return { code: 200, message: 'OK', requestID: await this.otp.send(caller, body) };
   }

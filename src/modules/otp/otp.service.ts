@@ -12,6 +12,7 @@ import { AccountsService } from '../accounts/accounts.service';
 import { render } from '../channels/delivery.processor';
 import { DeliveryQueue } from '../channels/queue/delivery-queue';
 import { LimitsService } from '../limits/limits.service';
+import { FraudGuard } from '../protection/fraud/fraud-guard.service';
 import { SettingsService } from '../protection/settings.service';
 import { destinationRefusal } from '../protection/settings-rules';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
@@ -35,6 +36,7 @@ export class OtpService {
     private readonly accounts: AccountsService,
     private readonly limits: LimitsService,
     private readonly settings: SettingsService,
+    private readonly guard: FraudGuard,
     private readonly queue: DeliveryQueue,
     private readonly secrets: Secrets,
     private readonly clock: Clock,
@@ -42,8 +44,8 @@ export class OtpService {
   ) {}
 
   /**
-   * SPEC §4 send, with the destination controls and test settings of §10.4 and §10.5 ahead of
-   * the limits: a refused send stores, consumes and sends nothing.
+   * SPEC §4 send, with the destination controls, test settings and fraud guard of §10.4 and
+   * §10.5 ahead of the limits: a refused send stores, consumes and sends nothing.
    */
   async send(caller: Account, input: SendOtpDto): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
@@ -65,10 +67,18 @@ export class OtpService {
     const testNumber = settings.testNumbers.get(to);
     const test = testNumber !== undefined || settings.testMode;
 
-    // 3. Limits (test numbers included): a blocked send stores and sends nothing.
-    await this.limits.enforce(account.sid, limits ?? undefined, to);
+    // 3. The fraud guard counts the send, or refuses it while its prefix is blocked (484); it ignores test numbers.
+    const counted = phone && !testNumber ? await this.guard.admit(account, phone, settings.fraudGuard) : null;
 
-    // 4. The code, from a CSPRNG (a test number's is fixed); only its keyed hash is stored, and it travels sealed.
+    // 4. Limits: a blocked send stores and sends nothing, and the guard takes back its count.
+    try {
+      await this.limits.enforce(account.sid, limits ?? undefined, to);
+    } catch (error) {
+      await this.guard.forget(counted).catch((forgetError: unknown) => this.logger.warn({ err: forgetError }, 'could not take back a fraud guard count'));
+      throw error;
+    }
+
+    // 5. The code, from a CSPRNG (a test number's is fixed); only its keyed hash is stored, and it travels sealed.
     const now = this.clock.now();
     const requestId = newSid('OTP');
     const code = testNumber ? this.settings.testCode(to, testNumber) : randomCode(input.length ?? 6);
@@ -109,18 +119,18 @@ export class OtpService {
       dateExpires: now + timeout * 1000,
       country: phone?.country ?? null,
       numberType: phone?.numberType ?? null,
-      fraudPrefix: null,
+      fraudPrefix: counted?.key.prefix ?? null,
     };
     const captured = settings.testMode ? this.captured(otp, code) : undefined;
 
-    // 5. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
+    // 6. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
     const replaced = await this.store.insertReplacing(otp, now, guardEnd, captured);
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
     this.metrics.otps.inc({ event: 'sent', channel });
     if (test) return requestId;
 
-    // 6. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
+    // 7. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
     //    stored request stays `queued` and the recovery sweep enqueues it once the queue is back.
     await withTimeout(this.queue.enqueue({ requestId, channel, sealedCode }), ENQUEUE_TIMEOUT_MS).catch((error: unknown) =>
       this.logger.warn({ err: error, requestId }, 'delivery not queued yet; the recovery sweep will queue it'),
@@ -171,6 +181,7 @@ export class OtpService {
   private async markVerified(otp: OtpState, now: number): Promise<string> {
     if (!(await this.store.markVerified(otp.requestId, now))) return this.failWithCurrentState(otp.requestId, now);
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
+    await this.guard.verified(otp.accountSid, otp.fraudPrefix);
     // Another OTP of the destination can be valid only through a guard time; cancel it.
     if (otp.guarded || otp.dateCanceled !== null) await this.store.cancelOthers(otp, now);
     return otp.requestId;

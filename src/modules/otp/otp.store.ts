@@ -8,7 +8,7 @@ import { TestMessage } from './test-message.entity';
 import { EXPIRED, GUARD_ENDED, VERIFIABLE } from './otp-state';
 
 /** What verify and cancel decide on; they never read the body or the sealed code. */
-const STATE = ['requestId', 'accountSid', 'service', 'channel', 'to', 'status', 'attempts', 'codeHash', 'guarded', 'dateCanceled', 'dateExpires'] as const;
+const STATE = ['requestId', 'accountSid', 'service', 'channel', 'to', 'status', 'attempts', 'codeHash', 'guarded', 'dateCanceled', 'dateExpires', 'fraudPrefix'] as const;
 export type OtpState = Pick<Otp, (typeof STATE)[number]>;
 
 /** A delivery whose job may never have been enqueued. */
