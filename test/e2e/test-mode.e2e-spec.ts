@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { HttpPeer } from '../support/http-peers';
 import { SmtpSink } from '../support/smtp-sink';
 import { TestSmsc } from '../support/smsc';
+import { TestMessage } from '../../src/modules/otp/test-message.entity';
 import { createSubAccount, Credentials, TestApp } from '../support/test-app';
+import { until } from '../support/wait';
 
 /**
  * SPEC §10.5, with real providers configured (an SMSC, an SMTP server and a Calls API, all
@@ -29,6 +31,8 @@ describe('test numbers and test mode', () => {
         VOICE_API_URL: `${voice.url}/api`,
         VOICE_ACCOUNT_SID: 'ACvoice',
         VOICE_AUTH_TOKEN: 'token',
+        // The workers' sweep deletes captured messages past their 24 h.
+        SWEEP_INTERVAL_MS: '200',
       },
     });
   });
@@ -125,7 +129,7 @@ describe('test numbers and test mode', () => {
     expect(usage).toMatchObject({ sent: 1, test: 0 });
   });
 
-  it('keeps captured messages 24 hours', async () => {
+  it('keeps captured messages 24 hours, then the sweep deletes them', async () => {
     const user = await account();
     await app.http(user).put('/2fa/settings').send({ testMode: true }).expect(200);
     await send(user, sms('+12055550180'));
@@ -133,5 +137,6 @@ describe('test numbers and test mode', () => {
     expect((await messages(user).expect(200)).body.data.total).toBe(1);
     app.clock.advance(2000);
     expect((await messages(user).expect(200)).body.data.total).toBe(0);
+    await until(() => app.dataSource.getRepository(TestMessage).countBy({ accountSid: user.sid }), (count) => count === 0);
   });
 });
