@@ -23,6 +23,8 @@ import { combineSettings, EffectiveSettings, OwnSettings, TestNumber } from './s
 @Injectable()
 export class SettingsService {
   private readonly effectiveCache: ReadThroughCache<EffectiveSettings>;
+  /** Loads in flight, so a burst of sends for an account not cached yet costs one query, not one each. */
+  private readonly loading = new Map<string, Promise<EffectiveSettings>>();
 
   constructor(
     @InjectRepository(AccountSettings) private readonly settings: Repository<AccountSettings>,
@@ -34,12 +36,29 @@ export class SettingsService {
     config: AppConfig,
   ) {
     this.effectiveCache = new ReadThroughCache({ ttlMs: config.cacheTtlMs, maxEntries: 10_000, maxSize: 32 * 1024 * 1024, sizeOf: sizeOfSettings });
-    invalidations.subscribe('settings', () => this.effectiveCache.clear());
+    invalidations.subscribe('settings', () => this.forgetAll());
   }
 
   /** The settings that apply to the account: one cached lookup on the hot path; one query to fill it. */
   async effective(account: Account): Promise<EffectiveSettings> {
-    return (await this.effectiveCache.get(account.sid, async () => combineSettings(await this.chain(account))))!;
+    return (await this.effectiveCache.get(account.sid, () => this.load(account)))!;
+  }
+
+  private load(account: Account): Promise<EffectiveSettings> {
+    let loading = this.loading.get(account.sid);
+    if (!loading) {
+      loading = this.chain(account)
+        .then(combineSettings)
+        .finally(() => this.loading.get(account.sid) === loading && this.loading.delete(account.sid));
+      this.loading.set(account.sid, loading);
+    }
+    return loading;
+  }
+
+  /** Any change may apply to many accounts (a whole subtree): drop every cached and loading copy. */
+  private forgetAll(): void {
+    this.effectiveCache.clear();
+    this.loading.clear();
   }
 
   /** The code of a test number, opened from its sealed form. */
@@ -75,7 +94,7 @@ export class SettingsService {
       await repository.update({ accountSid: account.sid }, next);
       return next;
     });
-    this.effectiveCache.clear();
+    this.forgetAll();
     this.invalidations.publish('settings', account.sid);
     return this.shown(account, row, await this.effective(account));
   }
