@@ -83,7 +83,8 @@ export class OtpService {
     const requestId = newSid('OTP');
     const code = testNumber ? this.settings.testCode(to, testNumber) : randomCode(input.length ?? 6);
     const length = code.length;
-    const sealedCode = this.secrets.seal(code, requestId);
+    // A test send is never delivered: nothing to seal.
+    const sealedCode = test ? null : this.secrets.seal(code, requestId);
     const timeout = input.timeout ?? 300;
     const otp: Otp = {
       requestId,
@@ -97,7 +98,7 @@ export class OtpService {
       attempts: 0,
       codeLength: length,
       codeHash: this.secrets.hashCode(requestId, code),
-      sealedCode: test ? null : sealedCode,
+      sealedCode,
       timeout,
       guardTime: input.guardTime ?? null,
       // Its verify cancels the earlier OTPs a guard time keeps verifiable.
@@ -128,7 +129,8 @@ export class OtpService {
     const replaced = await this.store.insertReplacing(otp, now, guardEnd, captured);
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
     this.metrics.otps.inc({ event: 'sent', channel });
-    if (test) return requestId;
+    // A test send ends here: it has nothing to deliver.
+    if (sealedCode === null) return requestId;
 
     // 7. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
     //    stored request stays `queued` and the recovery sweep enqueues it once the queue is back.
