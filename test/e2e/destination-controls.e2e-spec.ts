@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createSubAccount, Credentials, TestApp } from '../support/test-app';
+import { until } from '../support/wait';
 
 /** SPEC §10.4: the settings API, and the destination controls it sets on send (483). */
 describe('destination controls', () => {
@@ -118,6 +119,24 @@ describe('destination controls', () => {
         await send(user, '+19005551234').expect(200);
       } finally {
         await put(app.root, { blockedNumberTypes: ['PREMIUM_RATE', 'SHARED_COST'] }).expect(200);
+      }
+    });
+
+    it('reaches every process sharing Redis: a change through one drops the settings the other had cached', async () => {
+      if (!app.config.redisUrl) return; // The embedded default is one process.
+      // Its cache would keep the settings for a minute: only the invalidation can make it see the change sooner.
+      const other = await TestApp.start({ database: app.database, root: app.root, env: { CACHE_TTL_MS: '60000' } });
+      try {
+        const user = await account();
+        let n = 0;
+        const sendThere = () => other.http(user).post('/2fa/send').send(sms(`+81901234${5000 + n++}`));
+        await sendThere().expect(200);
+        await put(user, { geoPermissions: { sms: ['US'] } }).expect(200);
+        // Pub/sub is asynchronous: the other process refuses soon after.
+        const refused = await until(() => sendThere(), (res) => res.status === 403);
+        expect(refused.body.message).toBe('Destination not permitted: country JP is not enabled for sms');
+      } finally {
+        await other.close();
       }
     });
 
