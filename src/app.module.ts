@@ -11,6 +11,7 @@ import { LimitsModule } from './modules/limits/limits.module';
 import { OtpModule } from './modules/otp/otp.module';
 import { WebhookAudienceModule } from './modules/webhooks/webhook-audience.module';
 import { WebhooksModule } from './modules/webhooks/webhooks.module';
+import { ProtectionModule } from './modules/protection/protection.module';
 
 export interface AppModuleOptions {
   /** Where log lines go (tests capture them); stdout by default. */
@@ -31,6 +32,7 @@ export class AppModule {
         AccountsModule,
         LimitsModule,
         WebhookAudienceModule,
+        ProtectionModule,
         OtpModule.register(config),
         WebhooksModule.register(config),
         HealthModule,

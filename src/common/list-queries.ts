@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 import { PagingQuery } from './paging';
 import { ACCOUNT_SID, TIME_FILTER } from './swagger';
 import { IsSid, ToBoolean } from './validation';
@@ -30,3 +31,14 @@ export class CreatedListQuery extends ScopedListQuery {
   @IsString()
   endTime?: string;
 }
+
+/** A filter on the destination's country (ISO 3166 alpha-2, any case). */
+export const CountryFilter = (): PropertyDecorator => {
+  const decorators = [
+    ApiPropertyOptional({ example: 'US', description: "The phone destination's country (ISO 3166 alpha-2)." }),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value)),
+    IsOptional(),
+    Matches(/^[A-Z]{2}$/, { message: 'must be an ISO 3166 alpha-2 country code such as US' }),
+  ];
+  return (target, key) => decorators.forEach((decorator) => decorator(target, key));
+};

@@ -40,6 +40,12 @@ const EXAMPLE_PARAMS: Record<string, string> = {
   type: 'text/plain',
 };
 
+/** Where the shared example params would read wrong. */
+const EXAMPLE_PARAMS_OF: Partial<Record<ErrorKey, Record<string, string>>> = {
+  DESTINATION_NOT_PERMITTED: { why: 'country XX is not enabled for sms' },
+  FRAUD_BLOCKED: { prefix: '+44791' },
+};
+
 /** Errors every route can answer (431: a URL or headers over Node's 16 kB), and every authenticated one. */
 const EVERY: ErrorKey[] = ['HEADERS_TOO_LARGE', 'INTERNAL', 'UNAVAILABLE'];
 const AUTHENTICATED: ErrorKey[] = [...EVERY, 'AUTH_FAILED', 'AUTH_THROTTLED'];
@@ -72,7 +78,7 @@ export function ApiErrors(...keys: (ErrorKey | { body?: boolean; public?: boolea
         examples: Object.fromEntries(
           statusKeys.map((key) => {
             const { code, message } = ERROR_CATALOGUE[key];
-            return [String(code), { summary: message, value: { code, message: renderMessage(message, EXAMPLE_PARAMS), requestID: null } }];
+            return [String(code), { summary: message, value: { code, message: renderMessage(message, EXAMPLE_PARAMS_OF[key] ?? EXAMPLE_PARAMS), requestID: null } }];
           }),
         ),
       }),
@@ -86,7 +92,7 @@ function headersFor(keys: ErrorKey[]): HeadersObject | undefined {
   if (keys.includes('AUTH_FAILED')) {
     headers['WWW-Authenticate'] = { description: 'Basic realm="otpgate", with code 401 only (never with 474)', schema: { type: 'string' } };
   }
-  const waits = keys.filter((key) => key === 'DEFAULT_LIMIT_EXCEEDED' || key === 'LIMIT_EXCEEDED' || key === 'AUTH_THROTTLED');
+  const waits = keys.filter((key) => key === 'DEFAULT_LIMIT_EXCEEDED' || key === 'LIMIT_EXCEEDED' || key === 'AUTH_THROTTLED' || key === 'FRAUD_BLOCKED');
   if (waits.length) {
     headers['Retry-After'] = { description: `Seconds until a retry can succeed, with code ${waits.map((key) => ERROR_CATALOGUE[key].code).join(' or ')}`, schema: { type: 'integer', minimum: 1 } };
   }

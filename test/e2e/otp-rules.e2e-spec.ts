@@ -67,6 +67,7 @@ describe('OTP lifecycle rules: TypeScript and SQL agree', () => {
       ...rows[0], requestId: 'OTPffffffffffffffffffffffffffffffff', service: 'mapping', channel: 'call', deliveryStatus: 'sent', deliveryError: 'e', provider: 'p',
       providerMessageId: 'm', attempts: 2, sealedCode: 's', guardTime: 30, guarded: true, limits: '{"a":"b"}', subject: 'subj', voice: 'woman', language: 'ja-JP',
       repeat: 3, dateCreated: 11, dateUpdated: 12, dateSent: 13, dateVerified: 14, dateCanceled: 15, dateExpires: 16,
+      country: 'JP', numberType: 'MOBILE', fraudPrefix: '+81901',
     });
     await app.app.get(OtpStore).insertReplacing(otp, now, null);
     const stored = await app.dataSource.getRepository(Otp).findOneByOrFail({ requestId: otp.requestId });

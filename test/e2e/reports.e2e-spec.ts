@@ -67,7 +67,7 @@ describe('session detail records and usage', () => {
       expect(names(data.result)).toEqual(['expiredCall', 'locked', 'canceled', 'expiredSms', 'verified']);
       expect(Object.keys(data.result[0]).sort()).toEqual(
         [
-          'requestID', 'accountSid', 'service', 'channel', 'from', 'to', 'status', 'deliveryStatus', 'deliveryError', 'provider', 'providerMessageId',
+          'requestID', 'accountSid', 'service', 'channel', 'from', 'to', 'country', 'numberType', 'status', 'deliveryStatus', 'deliveryError', 'provider', 'providerMessageId',
           'attempts', 'codeLength', 'timeout', 'guardTime', 'limits', 'dateCreated', 'dateUpdated', 'dateSent', 'dateVerified', 'dateCanceled', 'dateExpires', 'uri',
         ].sort(),
       );
@@ -167,6 +167,7 @@ describe('session detail records and usage', () => {
         endDate: '2026-02-02',
         sent: 2,
         delivered: 2,
+        test: 0,
         failed: 0,
         verified: 0,
         canceled: 1,

@@ -37,4 +37,15 @@ describe('the read-through cache of accounts and limits', () => {
     await accounts.get('b', () => ((reloaded = true), Promise.resolve({ version: 1 })));
     expect(reloaded).toBe(true);
   });
+
+  it('clears every entry at once, and a read in flight during the clear is not kept', async () => {
+    const settings = cache();
+    await settings.get('a', () => Promise.resolve({ version: 1 }));
+    let finishRead!: (row: Row) => void;
+    const inFlight = settings.get('b', () => new Promise<Row>((resolve) => (finishRead = resolve)));
+    settings.clear();
+    finishRead({ version: 1 });
+    await inFlight;
+    expect(settings.size).toBe(0);
+  });
 });

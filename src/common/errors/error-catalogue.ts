@@ -25,6 +25,8 @@ export const ERROR_CATALOGUE = {
   MISSING_PARAMETER: { code: 480, status: 400, message: 'Missing required parameter: {name}' },
   INVALID_PARAMETER: { code: 481, status: 400, message: 'Invalid parameter {name}: {why}' },
   ACCOUNT_OUT_OF_SCOPE: { code: 482, status: 403, message: 'Account {sid} is not this account or one of its sub-accounts' },
+  DESTINATION_NOT_PERMITTED: { code: 483, status: 403, message: 'Destination not permitted: {why}' },
+  FRAUD_BLOCKED: { code: 484, status: 403, message: 'Destination blocked by fraud guard: {prefix}' },
   CANCEL_NOT_FOUND: { code: 490, status: 404, message: 'Invalid OTP Unique Id' },
   LIMIT_NAME_EXISTS: { code: 492, status: 409, message: 'Limit with that Name already exists' },
   LIMIT_NOT_FOUND: { code: 493, status: 409, message: 'Invalid Limit Id' },

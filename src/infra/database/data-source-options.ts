@@ -3,6 +3,9 @@ import { dirname } from 'node:path';
 import { DataSourceOptions } from 'typeorm';
 import { DatabaseConfig } from '../../config/app-config';
 import { InitialSchema1764115200000 } from '../../migrations/1764115200000-initial-schema';
+import { DestinationFacts1767398400000 } from '../../migrations/1767398400000-destination-facts';
+import { AccountSettingsTable1767398500000 } from '../../migrations/1767398500000-account-settings';
+import { TestMessages1767398600000 } from '../../migrations/1767398600000-test-messages';
 import { Account } from '../../modules/accounts/account.entity';
 import { Limit } from '../../modules/limits/limit.entity';
 import { Otp } from '../../modules/otp/otp.entity';
@@ -13,9 +16,18 @@ import { WebhookEvent } from '../../modules/webhooks/webhook-event.entity';
 import { StatusWebhooks1767225600000 } from '../../migrations/1767225600000-status-webhooks';
 import { IdempotencyKeys1767312000000 } from '../../migrations/1767312000000-idempotency-keys';
 import { IdempotencyKey } from '../../modules/idempotency/idempotency-key.entity';
+import { TestMessage } from '../../modules/otp/test-message.entity';
+import { AccountSettings } from '../../modules/protection/account-settings.entity';
 
-export const ENTITIES = [Account, Limit, Otp, OtpEvent, WebhookEndpoint, WebhookEvent, WebhookDelivery, IdempotencyKey];
-export const MIGRATIONS = [InitialSchema1764115200000, StatusWebhooks1767225600000, IdempotencyKeys1767312000000];
+export const ENTITIES = [Account, Limit, Otp, OtpEvent, WebhookEndpoint, WebhookEvent, WebhookDelivery, IdempotencyKey, AccountSettings, TestMessage];
+export const MIGRATIONS = [
+  InitialSchema1764115200000,
+  StatusWebhooks1767225600000,
+  IdempotencyKeys1767312000000,
+  DestinationFacts1767398400000,
+  AccountSettingsTable1767398500000,
+  TestMessages1767398600000,
+];
 
 /** One definition of the connection for the app, the tests and the TypeORM CLI (ormconfig.ts). */
 export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {

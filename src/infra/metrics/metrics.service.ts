@@ -44,6 +44,20 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly sendRefusals = new Counter({
+    name: 'otpgate_send_refusals_total',
+    help: 'Sends refused by the destination controls (483: geo_permission, blocked_prefix, blocked_number_type) or the fraud guard (484: fraud_guard), by destination country; dry_run="true" counts the sends a dry-run fraud guard would have refused',
+    labelNames: ['reason', 'country', 'dry_run'] as const,
+    registers: [this.registry],
+  });
+
+  readonly fraudBlocks = new Counter({
+    name: 'otpgate_fraud_blocks_total',
+    help: 'Prefixes the fraud guard blocked (dry_run="false") or would have blocked (dry_run="true")',
+    labelNames: ['dry_run'] as const,
+    registers: [this.registry],
+  });
+
   readonly authFailures = new Counter({
     name: 'otpgate_auth_failures_total',
     help: 'Requests refused for wrong Basic credentials (missing ones not counted)',

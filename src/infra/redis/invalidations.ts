@@ -3,7 +3,7 @@ import Redis from 'ioredis';
 import { RedisOutageLog } from './redis-outage-log';
 import { subscriberOf } from './redis-target';
 
-export type InvalidationTopic = 'accounts' | 'limits' | 'webhooks';
+export type InvalidationTopic = 'accounts' | 'limits' | 'webhooks' | 'settings';
 
 /**
  * Tells every otpgate process that a cached row changed, so caches in other processes drop it at

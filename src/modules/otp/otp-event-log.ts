@@ -8,7 +8,7 @@ import { OtpEventType } from './otp-events';
 import { Otp } from './otp.entity';
 
 /** What a session's send fixed for good: read from `otp_session` beside an event's snapshot. */
-const FIXED = ['service', 'channel', 'from', 'to', 'codeLength', 'timeout', 'guardTime', 'limits', 'dateCreated', 'dateExpires'] as const;
+const FIXED = ['service', 'channel', 'from', 'to', 'codeLength', 'timeout', 'guardTime', 'limits', 'dateCreated', 'dateExpires', 'country', 'numberType'] as const;
 
 /** An event of the outbox with the session record (SPEC §6) as the change left it. */
 export interface RecordedOtpEvent {

@@ -5,6 +5,7 @@ import { MetricsService } from '../../infra/metrics/metrics.service';
 import { CHANNELS } from '../channels/channel';
 import { DeliveryQueue } from '../channels/queue/delivery-queue';
 import { OtpStore } from './otp.store';
+import { TEST_MESSAGE_RETENTION_MS } from './test-messages.service';
 
 /** A send enqueues right after it stores; rows younger than this are left to it. */
 const RECOVERY_GRACE_MS = 10_000;
@@ -17,7 +18,8 @@ const RECOVERY_BATCH = 1000;
  *   in-process queue was lost with its process) is enqueued again; the job id is the request id,
  *   so a job that does exist is not duplicated;
  * - expiry: OTPs past their timeout or guard time get the status the clock already gives them,
- *   so the records and usage counts are true without a read-time computation.
+ *   so the records and usage counts are true without a read-time computation; captured test
+ *   messages older than a day are deleted.
  */
 @Injectable()
 export class OtpSweeper implements OnApplicationBootstrap, OnModuleDestroy {
@@ -76,5 +78,6 @@ export class OtpSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const expired = await this.store.expire(CHANNELS, now);
     for (const [channel, count] of Object.entries(expired)) if (count) this.metrics.otps.inc({ event: 'expired', channel }, count);
     await this.store.endGuardTimes(now);
+    await this.store.deleteTestMessages(now - TEST_MESSAGE_RETENTION_MS);
   }
 }

@@ -66,6 +66,8 @@ export class OtpController {
     { body: true },
     'MISSING_PARAMETER',
     'ACCOUNT_OUT_OF_SCOPE',
+    'DESTINATION_NOT_PERMITTED',
+    'FRAUD_BLOCKED',
     'DEFAULT_LIMIT_EXCEEDED',
     'LIMIT_EXCEEDED',
     'LIMIT_NAME_INVALID',

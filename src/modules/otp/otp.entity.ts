@@ -11,13 +11,17 @@ export const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['queued', 'sent', '
 
 export const MAX_VERIFY_ATTEMPTS = 5;
 
+/** The provider of sends that reach none: test numbers and accounts in test mode (SPEC §10.5). */
+export const TEST_PROVIDER = 'test';
+
 /** One OTP request: the session detail record of SPEC §6. The code itself is never stored. */
 @Entity('otp_session')
 // Verify by number and replacement (account, to, service), and the SDR's `to` filter (account, to).
 @Index('IDX_otp_destination', ['accountSid', 'to', 'service', 'dateCreated'])
 // Covers usage counts and the SDR's date, channel, status and delivery filters without reading rows;
 // requestId right after dateCreated serves the SDR's order (newest first, then id) without a sort.
-@Index('IDX_otp_account_usage', ['accountSid', 'dateCreated', 'requestId', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled'])
+// `provider` (test sends) and `country` (the usage filter) come last: added with the destination controls.
+@Index('IDX_otp_account_usage', ['accountSid', 'dateCreated', 'requestId', 'channel', 'status', 'deliveryStatus', 'attempts', 'dateExpires', 'dateCanceled', 'provider', 'country'])
 // Sweeps: deliveries never queued (recovery) and OTPs past their expiry.
 @Index('IDX_otp_delivery_created', ['deliveryStatus', 'dateCreated'])
 @Index('IDX_otp_status_expires', ['status', 'dateExpires'])
@@ -56,6 +60,22 @@ export class Otp {
   @Index('IDX_otp_provider_message')
   @Column({ type: 'varchar', length: 128, nullable: true })
   providerMessageId: string | null;
+
+  /** ISO 3166 alpha-2 of a phone destination, when libphonenumber can place it (SPEC §10.4); null for email. */
+  @Column({ type: 'varchar', length: 2, nullable: true })
+  country: string | null;
+
+  /** libphonenumber's type of a phone destination (`MOBILE`, `PREMIUM_RATE`, ...), when known. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  numberType: string | null;
+
+  /**
+   * The fraud guard's prefix this send was counted under (`+44791`), so that its verify counts
+   * for the same prefix without parsing again; null when the guard did not count it (off, email,
+   * a test number).
+   */
+  @Column({ type: 'varchar', length: 8, nullable: true })
+  fraudPrefix: string | null;
 
   /** Wrong codes so far; at MAX_VERIFY_ATTEMPTS the OTP is locked (status `failed`). */
   @Column({ type: 'int', default: 0 })

@@ -5,16 +5,22 @@ import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
 import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Secrets } from '../../infra/secrets/secrets';
+import { phoneFacts } from '../../common/phone-numbers';
 import { withTimeout } from '../../common/timeout';
 import { Account } from '../accounts/account.entity';
 import { AccountsService } from '../accounts/accounts.service';
+import { render } from '../channels/delivery.processor';
 import { DeliveryQueue } from '../channels/queue/delivery-queue';
 import { IdempotencyClaim, IdempotencyKeys } from '../idempotency/idempotency-keys';
 import { LimitsService } from '../limits/limits.service';
+import { FraudGuard } from '../protection/fraud/fraud-guard.service';
+import { SettingsService } from '../protection/settings.service';
+import { destinationRefusal } from '../protection/settings-rules';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
-import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
+import { MAX_VERIFY_ATTEMPTS, Otp, TEST_PROVIDER } from './otp.entity';
 import { effectiveStatus, verifyBlocker } from './otp-state';
 import { OtpState, OtpStore } from './otp.store';
+import { TestMessage } from './test-message.entity';
 
 /** How many of the newest OTPs of a destination verify-by-number considers (guard times keep a few valid). */
 const NEWEST = 10;
@@ -36,6 +42,8 @@ export class OtpService {
     private readonly store: OtpStore,
     private readonly accounts: AccountsService,
     private readonly limits: LimitsService,
+    private readonly settings: SettingsService,
+    private readonly guard: FraudGuard,
     private readonly queue: DeliveryQueue,
     private readonly secrets: Secrets,
     private readonly clock: Clock,
@@ -46,6 +54,8 @@ export class OtpService {
   /**
    * SPEC §4 send, with an optional Idempotency-Key (§10.1): authorised first (482 and the like
    * are not recorded), then the key is claimed for the account acted for, or answers for itself.
+   * The destination controls, test settings and fraud guard of §10.4 and §10.5 come ahead of the
+   * limits: a refused send stores, consumes and sends nothing.
    */
   async send(caller: Account, input: SendOtpDto, idempotencyKey?: string): Promise<SendOutcome> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
@@ -65,15 +75,39 @@ export class OtpService {
     const { to, from, limits } = input;
     const channel = input.channel ?? 'sms';
 
-    // 1. Limits first: a blocked send stores and sends nothing.
-    await this.limits.enforce(account.sid, limits ?? undefined, to);
+    // 1. Destination controls, before any limit is consumed (483). Email is not subject to them.
+    const settings = await this.settings.effective(account);
+    const phone = channel === 'email' ? null : phoneFacts(to);
+    if (phone) {
+      const refusal = destinationRefusal(settings, channel as 'sms' | 'call', to, phone);
+      if (refusal) {
+        this.metrics.sendRefusals.inc({ reason: refusal.reason, country: phone.country ?? 'unknown', dry_run: 'false' });
+        throw new AppError('DESTINATION_NOT_PERMITTED', { why: refusal.why });
+      }
+    }
 
-    // 2. The code, from a CSPRNG; only its keyed hash is stored, and it travels sealed.
+    // 2. A test number gets its fixed code and no message; test mode captures every message instead.
+    const testNumber = settings.testNumbers.get(to);
+    const test = testNumber !== undefined || settings.testMode;
+
+    // 3. The fraud guard counts the send, or refuses it while its prefix is blocked (484); it ignores test numbers.
+    const counted = phone && !testNumber ? await this.guard.admit(account, phone, settings.fraudGuard) : null;
+
+    // 4. Limits: a blocked send stores and sends nothing, and the guard takes back its count.
+    try {
+      await this.limits.enforce(account.sid, limits ?? undefined, to);
+    } catch (error) {
+      await this.guard.forget(counted).catch((forgetError: unknown) => this.logger.warn({ err: forgetError }, 'could not take back a fraud guard count'));
+      throw error;
+    }
+
+    // 5. The code, from a CSPRNG (a test number's is fixed); only its keyed hash is stored, and it travels sealed.
     const now = this.clock.now();
     const requestId = newSid('OTP');
-    const length = input.length ?? 6;
-    const code = String(randomInt(0, 10 ** length)).padStart(length, '0');
-    const sealedCode = this.secrets.seal(code, requestId);
+    const code = testNumber ? this.settings.testCode(to, testNumber) : randomCode(input.length ?? 6);
+    const length = code.length;
+    // A test send is never delivered: nothing to seal.
+    const sealedCode = test ? null : this.secrets.seal(code, requestId);
     const timeout = input.timeout ?? 300;
     const otp: Otp = {
       requestId,
@@ -83,7 +117,7 @@ export class OtpService {
       from,
       to,
       status: 'pending',
-      deliveryStatus: 'queued',
+      deliveryStatus: test ? 'sent' : 'queued',
       attempts: 0,
       codeLength: length,
       codeHash: this.secrets.hashCode(requestId, code),
@@ -100,30 +134,51 @@ export class OtpService {
       repeat: channel === 'call' ? (input.repeat ?? 1) : null,
       dateCreated: now,
       dateUpdated: now,
-      dateSent: null,
+      dateSent: test ? now : null,
       dateVerified: null,
       dateCanceled: null,
       deliveryError: null,
-      provider: null,
+      provider: test ? TEST_PROVIDER : null,
       providerMessageId: null,
       dateExpires: now + timeout * 1000,
+      country: phone?.country ?? null,
+      numberType: phone?.numberType ?? null,
+      fraudPrefix: counted?.key.prefix ?? null,
     };
+    const captured = settings.testMode ? this.captured(otp, code) : undefined;
 
-    // 3. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
+    // 6. Store it, replacing earlier valid OTPs of (account, service, to): canceled at once, or kept for the guard time.
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
     // With a key, its completion is part of the same transaction: one key never stores two OTPs.
     const completion = claim && this.idempotency.completion(claim, 200, { code: 200, message: 'OK', requestID: requestId });
-    const replaced = await this.store.insertReplacing(otp, now, guardEnd, completion);
+    const replaced = await this.store.insertReplacing(otp, now, guardEnd, { guard: completion, captured });
     if (replaced === null) throw new AppError('IDEMPOTENCY_IN_PROGRESS');
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
+    this.metrics.otps.inc({ event: 'sent', channel });
+    // A test send ends here: it has nothing to deliver.
+    if (sealedCode === null) return requestId;
 
-    // 4. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
+    // 7. Queue the delivery; the answer does not wait for it. Should the queue be unreachable, the
     //    stored request stays `queued` and the recovery sweep enqueues it once the queue is back.
     await withTimeout(this.queue.enqueue({ requestId, channel, sealedCode }), ENQUEUE_TIMEOUT_MS).catch((error: unknown) =>
       this.logger.warn({ err: error, requestId }, 'delivery not queued yet; the recovery sweep will queue it'),
     );
-    this.metrics.otps.inc({ event: 'sent', channel });
     return requestId;
+  }
+
+  /** The message as a provider would have received it, sealed: only GET /2fa/test/messages opens it. */
+  private captured(otp: Otp, code: string): TestMessage {
+    const { text } = render(otp, code);
+    return {
+      requestId: otp.requestId,
+      accountSid: otp.accountSid,
+      channel: otp.channel,
+      from: otp.from,
+      to: otp.to,
+      subject: otp.subject,
+      sealedText: this.secrets.seal(text, otp.requestId),
+      dateCreated: otp.dateCreated,
+    };
   }
 
   /** SPEC §4 verify, by request id or by the newest OTPs of a destination. */
@@ -154,6 +209,7 @@ export class OtpService {
   private async markVerified(otp: OtpState, now: number): Promise<string> {
     if (!(await this.store.markVerified(otp, now))) return this.failWithCurrentState(otp.requestId, now);
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
+    await this.guard.verified(otp.accountSid, otp.fraudPrefix);
     // Another OTP of the destination can be valid only through a guard time; cancel it.
     if (otp.guarded || otp.dateCanceled !== null) await this.store.cancelOthers(otp, now);
     return otp.requestId;
@@ -216,4 +272,8 @@ export function sendFingerprint(input: SendOtpDto): string {
     limits: input.limits ?? null,
   };
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+}
+
+function randomCode(length: number): string {
+  return String(randomInt(0, 10 ** length)).padStart(length, '0');
 }

@@ -6,10 +6,11 @@ import { Channel } from '../channels/channel';
 import { OtpEvent, SNAPSHOT } from './otp-event.entity';
 import { OtpEventAudience, OtpEventType } from './otp-events';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
+import { TestMessage } from './test-message.entity';
 import { EXPIRED, GUARD_ENDED, LOCKED, VERIFIABLE } from './otp-state';
 
 /** What verify and cancel decide on; they never read the body or the sealed code. */
-const STATE = ['requestId', 'accountSid', 'service', 'channel', 'to', 'status', 'attempts', 'codeHash', 'guarded', 'dateCanceled', 'dateExpires'] as const;
+const STATE = ['requestId', 'accountSid', 'service', 'channel', 'to', 'status', 'attempts', 'codeHash', 'guarded', 'dateCanceled', 'dateExpires', 'fraudPrefix'] as const;
 export type OtpState = Pick<Otp, (typeof STATE)[number]>;
 
 /** A delivery whose job may never have been enqueued. */
@@ -41,6 +42,7 @@ export class OtpStore {
   private readonly state: RowMapping<Otp, (typeof STATE)[number]>;
   /** `INSERT INTO otp_event (...) SELECT ... FROM otp_session o WHERE `: the event's columns, and the session's as they are now. */
   private readonly recordEvent: string;
+  private readonly testMessage: RowMapping<TestMessage>;
 
   constructor(
     private readonly sql: Sql,
@@ -52,6 +54,7 @@ export class OtpStore {
     const target = new RowMapping(dataSource, OtpEvent, ['requestId', 'type', 'accountSid', 'dateOccurred', ...SNAPSHOT]).columnList();
     const source = new RowMapping(dataSource, Otp, SNAPSHOT).columnList('o');
     this.recordEvent = `INSERT INTO otp_event (${target}) SELECT o.requestId, :eventType, o.accountSid, :now, ${source} FROM otp_session o WHERE `;
+    this.testMessage = new RowMapping(dataSource, TestMessage);
   }
 
   /**
@@ -60,9 +63,9 @@ export class OtpStore {
    * transaction. Returns how many it replaced. Only earlier ones: two sends racing each replace
    * the other's predecessor, never each other. With `guard` (an idempotency key's completion),
    * the guard runs first and the rest only if it changed a row: null when it did not, and
-   * nothing was stored.
+   * nothing was stored. `captured`: the message of an account in test mode, kept with it.
    */
-  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, guard?: SqlStatement): Promise<number | null> {
+  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, { guard, captured }: { guard?: SqlStatement; captured?: TestMessage } = {}): Promise<number | null> {
     // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR:
     // MariaDB's range optimizer turned the OR into ranges over every index starting with those
     // columns, which doubled the UPDATE's CPU; the destination index alone serves `<=`.
@@ -81,6 +84,7 @@ export class OtpStore {
             { ...match, guardEnd },
             onlyIfGuarded,
           ],
+      ...(captured ? [[this.testMessage.insert, this.testMessage.params(captured), onlyIfGuarded] as SqlStatement] : []),
     );
     // Those canceled at once are events now; those a guard time keeps, when the sweep writes their end.
     const events = guardEnd === null && (await this.audience.receives(otp.accountSid, 'otp.canceled'));
@@ -212,6 +216,11 @@ export class OtpStore {
         : await this.sql.run(`UPDATE otp_session SET ${set} WHERE channel = :channel AND ${EXPIRED.sql()}`, { channel, now });
     }
     return expired;
+  }
+
+  /** Forgets captured test messages created before `cutoff` (SPEC §10.5: kept 24 h). */
+  deleteTestMessages(cutoff: number): Promise<number> {
+    return this.sql.run('DELETE FROM test_message WHERE dateCreated < :cutoff', { cutoff });
   }
 
   /** Writes down the cancellation a guard time's end already gives. */

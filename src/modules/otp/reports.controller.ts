@@ -85,18 +85,18 @@ export class ReportsController {
   private async searchPage(caller: Account, filters: SearchSessionsDto): Promise<Ok<Page<SessionDto>>> {
     const window = pageWindow(filters);
     const [sessions, total] = await this.sessions.search(caller, filters, window);
-    const { service, channel, to, from, status, deliveryStatus, accountSid, subAccounts, startTime, endTime, SortBy } = filters;
-    const uriFilters = { service, channel, to, from, status, deliveryStatus, accountSid, subAccounts, startTime, endTime, SortBy };
+    const { service, channel, to, from, status, deliveryStatus, country, accountSid, subAccounts, startTime, endTime, SortBy } = filters;
+    const uriFilters = { service, channel, to, from, status, deliveryStatus, country, accountSid, subAccounts, startTime, endTime, SortBy };
     return ok(toPage('/2fa/search', uriFilters, window, total, sessions));
   }
 
   private async usagePage(caller: Account, filters: UsageQueryDto, period?: UsagePeriod): Promise<Ok<Page<UsageRecordDto>>> {
     const window = pageWindow(filters);
     const records = await this.usage.records(caller, filters, period);
-    const { startDate, endDate, channel, service, accountSid, subAccounts } = filters;
+    const { startDate, endDate, channel, service, country, accountSid, subAccounts } = filters;
     const path = period ? `/2fa/usage/records/${period}` : '/2fa/usage/records';
     return ok(
-      toPage(path, { startDate, endDate, channel, service, accountSid, subAccounts }, window, records.length, records.slice(window.offset, window.offset + window.pageSize)),
+      toPage(path, { startDate, endDate, channel, service, country, accountSid, subAccounts }, window, records.length, records.slice(window.offset, window.offset + window.pageSize)),
     );
   }
 }

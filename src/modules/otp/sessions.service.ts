@@ -34,6 +34,7 @@ export class SessionsService {
     if (filters.from) query.andWhere('o.from = :from', { from: filters.from });
     if (filters.status) query.andWhere(`${effectiveStatusSql('o.')} = :status`, { status: filters.status });
     if (filters.deliveryStatus) query.andWhere('o.deliveryStatus = :deliveryStatus', { deliveryStatus: filters.deliveryStatus });
+    if (filters.country) query.andWhere('o.country = :country', { country: filters.country });
     if (start !== undefined) query.andWhere('o.dateCreated >= :start', { start });
     if (end !== undefined) query.andWhere('o.dateCreated <= :end', { end });
     if (sort.column === 'status') query.addSelect(effectiveStatusSql('o.'), 'effective_status').orderBy('effective_status', sort.direction);

@@ -9,11 +9,11 @@ import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
 import { UsagePeriod, UsageQueryDto, UsageRecordDto } from './dto/usage.dto';
 import { Channel, CHANNELS } from '../channels/channel';
-import { Otp } from './otp.entity';
+import { Otp, TEST_PROVIDER } from './otp.entity';
 import { effectiveStatusSql, LOCKED } from './otp-state';
 
 type Split = 'day' | 'month' | 'year' | 'none';
-const COUNTS = ['sent', 'delivered', 'failed', 'verified', 'canceled', 'expired', 'locked'] as const;
+const COUNTS = ['sent', 'delivered', 'test', 'failed', 'verified', 'canceled', 'expired', 'locked'] as const;
 type Counts = Record<(typeof COUNTS)[number], number>;
 
 /** Whole UTC days, `end` inclusive, as epoch ms of their midnights. */
@@ -63,18 +63,20 @@ export class UsageService {
       .select('o.channel', 'channel')
       .addSelect('o.dateCreated - o.dateCreated % :dayMs', 'day')
       .addSelect('COUNT(*)', 'sent')
-      .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('sent', 'delivered') THEN 1 ELSE 0 END)", 'delivered')
+      .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('sent', 'delivered') AND o.provider <> :testProvider THEN 1 ELSE 0 END)", 'delivered')
+      .addSelect('SUM(CASE WHEN o.provider = :testProvider THEN 1 ELSE 0 END)', 'test')
       .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('failed', 'undelivered') THEN 1 ELSE 0 END)", 'failed')
       .addSelect("SUM(CASE WHEN o.status = 'verified' THEN 1 ELSE 0 END)", 'verified')
       .addSelect(`SUM(CASE WHEN ${effectiveStatusSql('o.')} = 'canceled' THEN 1 ELSE 0 END)`, 'canceled')
       .addSelect(`SUM(CASE WHEN ${effectiveStatusSql('o.')} = 'expired' THEN 1 ELSE 0 END)`, 'expired')
       .addSelect(`SUM(CASE WHEN ${LOCKED.sql('o.')} THEN 1 ELSE 0 END)`, 'locked')
       .andWhere('o.dateCreated >= :start AND o.dateCreated < :end', { start: range.start, end: range.end + DAY_MS })
-      .setParameters({ dayMs: DAY_MS, now })
+      .setParameters({ dayMs: DAY_MS, now, testProvider: TEST_PROVIDER })
       .groupBy('o.channel')
       .addGroupBy('day');
     if (filters.channel) query.andWhere('o.channel = :channel', { channel: filters.channel });
     if (filters.service) query.andWhere('o.service = :service', { service: filters.service });
+    if (filters.country) query.andWhere('o.country = :country', { country: filters.country });
     const rows = await query.getRawMany<Record<string, string | number>>();
     const result = new Map<Channel, Map<number, Counts>>();
     for (const row of rows) {
@@ -116,6 +118,7 @@ export class UsageService {
   private record(account: Account, channel: Channel, slice: DayRange, counts: Counts, filters: UsageQueryDto): UsageRecordDto {
     const params = new URLSearchParams({ startDate: day(slice.start), endDate: day(slice.end), channel });
     if (filters.service) params.set('service', filters.service);
+    if (filters.country) params.set('country', filters.country);
     if (filters.accountSid) params.set('accountSid', filters.accountSid);
     if (filters.subAccounts) params.set('subAccounts', 'true');
     return {
@@ -149,7 +152,7 @@ function periods(range: DayRange, split: Split): DayRange[] {
 }
 
 function emptyCounts(): Counts {
-  return { sent: 0, delivered: 0, failed: 0, verified: 0, canceled: 0, expired: 0, locked: 0 };
+  return { sent: 0, delivered: 0, test: 0, failed: 0, verified: 0, canceled: 0, expired: 0, locked: 0 };
 }
 
 function startOfDay(ms: number): number {

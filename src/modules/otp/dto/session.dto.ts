@@ -3,7 +3,7 @@ import { ACCOUNT_SID, REQUEST_ID, TIMESTAMP } from '../../../common/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { normalizeEmail, normalizePhone } from '../../../common/destination';
-import { CreatedListQuery } from '../../../common/list-queries';
+import { CountryFilter, CreatedListQuery } from '../../../common/list-queries';
 import { formatTime } from '../../../common/time';
 import { Channel, CHANNELS } from '../../channels/channel';
 import { DELIVERY_STATUSES, DeliveryStatus, Otp, OTP_STATUSES, OtpStatus } from '../otp.entity';
@@ -44,6 +44,9 @@ export class SearchSessionsDto extends CreatedListQuery {
   @IsOptional()
   @IsIn(DELIVERY_STATUSES)
   deliveryStatus?: DeliveryStatus;
+
+  @CountryFilter()
+  country?: string;
 }
 
 export class SessionDto {
@@ -54,6 +57,9 @@ export class SessionDto {
   @ApiProperty() from: string;
   @ApiProperty({ description: 'Normalised: phone digits without + or 00, or a lower-cased email address.' }) to: string;
   @ApiProperty({ enum: OTP_STATUSES, description: 'As of the time of the request: a pending OTP past its expiry is expired.' }) status: OtpStatus;
+  @ApiProperty({ type: String, nullable: true, example: 'US', description: 'ISO 3166 alpha-2 of a phone destination, when libphonenumber can place it; null for email.' }) country: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'MOBILE', description: "libphonenumber's type of a phone destination (MOBILE, FIXED_LINE, FIXED_LINE_OR_MOBILE, PREMIUM_RATE, ...), when known." })
+  numberType: string | null;
   @ApiProperty({ enum: DELIVERY_STATUSES }) deliveryStatus: DeliveryStatus;
   @ApiProperty({ type: String, nullable: true }) deliveryError: string | null;
   @ApiProperty({ type: String, nullable: true }) provider: string | null;
@@ -81,6 +87,8 @@ export class SessionDto {
       channel: otp.channel,
       from: otp.from,
       to: otp.to,
+      country: otp.country,
+      numberType: otp.numberType,
       status,
       deliveryStatus: otp.deliveryStatus,
       deliveryError: otp.deliveryError,

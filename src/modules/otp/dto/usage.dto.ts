@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ACCOUNT_SID } from '../../../common/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { ScopedListQuery } from '../../../common/list-queries';
+import { CountryFilter, ScopedListQuery } from '../../../common/list-queries';
 import { Channel, CHANNELS } from '../../channels/channel';
 
 export const USAGE_PERIODS = ['Daily', 'Monthly', 'Yearly', 'AllTime', 'Today', 'Yesterday', 'ThisMonth', 'LastMonth'] as const;
@@ -35,6 +35,9 @@ export class UsageQueryDto extends ScopedListQuery {
   @IsString()
   @MaxLength(128)
   service?: string;
+
+  @CountryFilter()
+  country?: string;
 }
 
 export class UsageRecordDto {
@@ -43,7 +46,8 @@ export class UsageRecordDto {
   @ApiProperty({ example: '2021-02-01', description: 'First day of the record (UTC).' }) startDate: string;
   @ApiProperty({ example: '2021-02-28', description: 'Last day of the record (UTC, inclusive).' }) endDate: string;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'OTP requests accepted.' }) sent: number;
-  @ApiProperty({ type: 'integer', minimum: 0, description: 'Handed to a provider successfully (delivery status sent or delivered).' }) delivered: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Handed to a provider successfully (delivery status sent or delivered); test sends are not.' }) delivered: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Sends to test numbers and of accounts in test mode: stored, verifiable, never handed to a provider.' }) test: number;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'Delivery failed or undelivered.' }) failed: number;
   @ApiProperty({ type: 'integer', minimum: 0 }) verified: number;
   @ApiProperty({ type: 'integer', minimum: 0 }) canceled: number;

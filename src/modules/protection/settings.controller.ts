@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Put, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ok, Ok } from '../../common/envelope';
+import { ApiDataResponse, ApiErrors } from '../../common/swagger';
+import { Account } from '../accounts/account.entity';
+import { BasicAuth, Caller } from '../accounts/basic-auth.guard';
+import { SettingsDto, SettingsQuery, UpdateSettingsDto } from './dto/settings.dto';
+import { SettingsService } from './settings.service';
+
+@ApiTags('Protection')
+@BasicAuth()
+@Controller('2fa/settings')
+export class SettingsController {
+  constructor(private readonly settings: SettingsService) {}
+
+  @Get()
+  @ApiOperation({ summary: "An account's destination controls, fraud guard and test settings: its own, and beside them the effective ones after every account above it." })
+  @ApiDataResponse(SettingsDto)
+  @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
+  async get(@Caller() caller: Account, @Query() query: SettingsQuery): Promise<Ok<SettingsDto>> {
+    return ok(await this.settings.view(caller, query.accountSid));
+  }
+
+  @Put()
+  @ApiOperation({ summary: 'Change the fields given of the settings of the caller or of a sub-account (`accountSid`). A sub-account can narrow what its parents allow, never widen it.' })
+  @ApiDataResponse(SettingsDto)
+  @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
+  async update(@Caller() caller: Account, @Body() body: UpdateSettingsDto): Promise<Ok<SettingsDto>> {
+    return ok(await this.settings.update(caller, body));
+  }
+}
