@@ -9,6 +9,7 @@ export const TIMESTAMP = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2
 export const TIME_FILTER = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?(Z|[+-]\\d{2}:?\\d{2})?)?$' } as const;
 export const ACCOUNT_SID = { type: 'string', pattern: '^AC[0-9a-f]{32}$', example: 'AC55a9977a50647d2fa38fa1f505206aaf' } as const;
 export const LIMIT_SID = { type: 'string', pattern: '^LM[0-9a-f]{32}$', example: 'LM29c3cdc8123545a4aa62b7451f1f719d' } as const;
+export const WEBHOOK_SID = { type: 'string', pattern: '^WH[0-9a-f]{32}$', example: 'WH8d0c6f0b4e2a4c7b9f1e3d5a7c9b1e3d' } as const;
 export const REQUEST_ID = { type: 'string', pattern: '^OTP[0-9a-f]{32}$', example: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } as const;
 
 export class ErrorEnvelopeDto {
@@ -49,8 +50,10 @@ const EXAMPLE_PARAMS_OF: Partial<Record<ErrorKey, Record<string, string>>> = {
 /** Errors every route can answer (431: a URL or headers over Node's 16 kB), and every authenticated one. */
 const EVERY: ErrorKey[] = ['HEADERS_TOO_LARGE', 'INTERNAL', 'UNAVAILABLE'];
 const AUTHENTICATED: ErrorKey[] = [...EVERY, 'AUTH_FAILED', 'AUTH_THROTTLED'];
+/** What a body sent to a route that takes none can still answer: it is read (and refused) like any other. */
+export const BODY_READ: ErrorKey[] = ['INVALID_PARAMETER', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 /** ... and every route that reads a body. */
-const WITH_BODY: ErrorKey[] = ['MISSING_PARAMETER', 'INVALID_PARAMETER', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+const WITH_BODY: ErrorKey[] = ['MISSING_PARAMETER', ...BODY_READ];
 
 /**
  * Documents a route's error answers from the catalogue itself: one response per HTTP status, with

@@ -89,6 +89,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('Limits', 'Named rate limits made of buckets, applied on send in the order given (SPEC §5)')
     .addTag('Reports', 'Session detail records and usage reports (SPEC §6)')
     .addTag('Accounts', 'The caller and its sub-accounts (SPEC §3)')
+    .addTag('Webhooks', 'Signed status events of OTP sessions, delivered from an outbox (SPEC §10.2)')
+    .addTag('Protection', 'Destination controls, fraud guard, test numbers and test mode (SPEC §10.4, §10.5)')
     .addTag('Health', 'Liveness and the health of the database and Redis')
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });

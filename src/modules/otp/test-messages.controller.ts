@@ -15,7 +15,10 @@ export class TestMessagesController {
   constructor(private readonly messages: TestMessagesService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Messages captured in test mode in the last 24 h, newest first, codes included; only for an account in test mode (else 481 on accountSid).' })
+  @ApiOperation({
+    summary: 'List messages captured in test mode',
+    description: 'Messages of the last 24 h, newest first, codes included; only for an account in test mode (else 481 on accountSid).',
+  })
   @ApiPageResponse(TestMessageDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
   async list(@Caller() caller: Account, @Query() query: TestMessagesQuery): Promise<Ok<Page<TestMessageDto>>> {

@@ -15,7 +15,7 @@ export class FraudController {
   constructor(private readonly guard: FraudGuard) {}
 
   @Get()
-  @ApiOperation({ summary: 'Active fraud-guard blocks of the account (or its subtree), newest first; `dryRun=true` lists those a dry-run guard would have made.' })
+  @ApiOperation({ summary: 'List fraud-guard blocks', description: 'Active blocks of the account (or of its subtree with `subAccounts`), newest first; `dryRun=true` lists those a dry-run guard would have made.' })
   @ApiPageResponse(FraudBlockDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
   async list(@Caller() caller: Account, @Query() query: FraudBlocksQuery): Promise<Ok<Page<FraudBlockDto>>> {
@@ -26,7 +26,7 @@ export class FraudController {
   }
 
   @Delete(':prefix')
-  @ApiOperation({ summary: "Lift a prefix's block (real or dry-run) and restart its window." })
+  @ApiOperation({ summary: 'Lift a fraud-guard block', description: "Lifts a prefix's block (real or dry-run) and restarts its window." })
   @ApiDataResponse(LiftedBlockDto)
   @ApiErrors('INVALID_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE')
   async lift(@Caller() caller: Account, @Param() { prefix }: FraudBlockParams, @Query() query: LiftBlockQuery): Promise<Ok<LiftedBlockDto>> {
