@@ -1,7 +1,9 @@
 /**
- * Three projects: unit tests once, and the e2e suite twice — on the embedded default (SQLite,
+ * Four projects: unit tests once, the e2e suite twice — on the embedded default (SQLite,
  * in-process queue and limiter) and on MariaDB + Redis/BullMQ — each test file in a database it
- * creates and drops. Type checking is `tsc --noEmit`'s job; jest only transpiles.
+ * creates and drops, and the OTP, limits and delivery e2e tests once more with Redis a Cluster of
+ * three masters that the project starts (with a failover test). Type checking is `tsc --noEmit`'s
+ * job; jest only transpiles.
  */
 const base = {
   rootDir: __dirname,
@@ -25,6 +27,14 @@ module.exports = {
       displayName: 'mysql',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
       setupFiles: ['<rootDir>/test/support/driver-mysql.ts'],
+    },
+    {
+      ...base,
+      displayName: 'cluster',
+      testMatch: ['<rootDir>/test/e2e/{otp,limits,delivery}.e2e-spec.ts', '<rootDir>/test/cluster/**/*.cluster-spec.ts'],
+      setupFiles: ['<rootDir>/test/support/driver-cluster.ts'],
+      globalSetup: '<rootDir>/test/support/cluster-setup.ts',
+      globalTeardown: '<rootDir>/test/support/cluster-teardown.ts',
     },
   ],
 };

@@ -39,12 +39,15 @@ async function sendMany(url: string, as: Credentials, count: number, prefix: str
   return ids;
 }
 
+/** Waits until `count` deliveries are delivered; if they never are, fails with what the deliveries list says of each. */
 async function allDelivered(url: string, as: Credentials, endpointSid: string, count: number): Promise<void> {
-  await until(
-    async () => (await request(url).get(`/2fa/webhooks/${endpointSid}/deliveries?status=delivered&pageSize=1000`).auth(as.sid, as.token).expect(200)).body.data.total as number,
-    (total) => total === count,
-    60_000,
-  );
+  const deliveries = async (status = '') =>
+    (await request(url).get(`/2fa/webhooks/${endpointSid}/deliveries?pageSize=1000${status}`).auth(as.sid, as.token).expect(200)).body.data as { total: number; result: object[] };
+  try {
+    await until(async () => (await deliveries('&status=delivered')).total, (delivered) => delivered === count, 60_000);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; the deliveries: ${JSON.stringify((await deliveries()).result)}`);
+  }
 }
 
 /** Webhooks under faults (SPEC §10.2): at least once, never lost, duplicates only with the same webhook-id. */
@@ -145,7 +148,7 @@ describe('webhook faults', () => {
         await receiver.close();
         await database.drop();
       }
-    });
+    }, 120_000);
   });
 
   mysqlOnly('the database cut for 30 s with deliveries in flight', () => {

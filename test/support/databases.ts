@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 
 export type Driver = 'sqlite' | 'mysql';
@@ -31,7 +31,7 @@ export async function createTestDatabase(driver: Driver = currentDriver()): Prom
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   return {
-    env: { DATABASE_URL: `${MYSQL}/${name}`, REDIS_URL, REDIS_PREFIX: name },
+    env: { DATABASE_URL: `${MYSQL}/${name}`, REDIS_URL: testRedisUrl(), REDIS_PREFIX: name },
     drop: async () => {
       const connection = await createConnection(MYSQL);
       await connection.query(`DROP DATABASE IF EXISTS ${name}`);
@@ -41,12 +41,36 @@ export async function createTestDatabase(driver: Driver = currentDriver()): Prom
   };
 }
 
+/** The Redis of the MariaDB suite: the local server, or the Redis Cluster of the `cluster` project. */
+export function testRedisUrl(): string {
+  return process.env.OTPGATE_TEST_REDIS_URL ?? REDIS_URL;
+}
+
 export async function deleteRedisKeys(pattern: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
+  const url = testRedisUrl();
+  if (!url.startsWith('redis+cluster://')) {
+    const redis = new Redis(url);
+    try {
+      await deleteKeys(redis, pattern);
+    } finally {
+      redis.disconnect();
+    }
+    return;
+  }
+  const cluster = new Cluster(url.slice('redis+cluster://'.length).split(',').map((node) => ({ host: node.split(':')[0], port: Number(node.split(':')[1]) })));
   try {
-    await deleteKeys(redis, pattern);
+    await new Promise((resolve, reject) => cluster.once('ready', resolve).once('error', reject));
+    // Keys live on the masters; each is scanned on its own (a replica that took over is a master by now).
+    for (const master of cluster.nodes('master')) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await master.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        for (const key of keys) await cluster.unlink(key);
+        cursor = next;
+      } while (cursor !== '0');
+    }
   } finally {
-    redis.disconnect();
+    cluster.disconnect();
   }
 }
 

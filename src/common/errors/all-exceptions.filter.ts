@@ -49,7 +49,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 }
 
-/** Connection-level failures of the database or Redis: the client gets 503, not a 500. */
+/**
+ * What ioredis says while a Redis Cluster or a Sentinel group fails over (no node serves a slot
+ * yet, a demoted master refuses writes, a promoted replica still loads): over in seconds.
+ */
+const REDIS_FAILOVER = /^(Too many Cluster redirections|CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN|Failed to refresh slots cache|None of startup nodes is available)/;
+
+/** Connection-level failures of the database or Redis, and Redis failovers: the client gets 503, not a 500. */
 function isUnavailable(exception: unknown): boolean {
   const code = (exception as { code?: unknown } | null)?.code;
   const message = exception instanceof Error ? exception.message : '';
@@ -57,6 +63,7 @@ function isUnavailable(exception: unknown): boolean {
     (typeof code === 'string' &&
       ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY'].includes(code)) ||
     message.includes("Stream isn't writeable") ||
-    message.includes('Connection is closed')
+    message.includes('Connection is closed') ||
+    REDIS_FAILOVER.test(message)
   );
 }

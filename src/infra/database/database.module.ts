@@ -90,6 +90,9 @@ async function connect(options: DataSourceOptions): Promise<DataSource> {
   return new DataSource({ ...options, type: 'mariadb' }).initialize();
 }
 
+/** Lock names are global to a MySQL server: this one holds the database's, so otpgates on other databases never wait. */
+const MIGRATION_LOCK = "LEFT(CONCAT('otpgate_migrations:', DATABASE()), 64)";
+
 /**
  * Runs pending migrations. On MySQL a named lock serialises processes that start together
  * (an api and a worker), so only one of them applies each migration.
@@ -101,10 +104,10 @@ export async function migrate(dataSource: DataSource): Promise<DataSource> {
   }
   const runner = dataSource.createQueryRunner();
   try {
-    await runner.query("SELECT GET_LOCK('otpgate_migrations', 60)");
+    await runner.query(`SELECT GET_LOCK(${MIGRATION_LOCK}, 60)`);
     await dataSource.runMigrations({ transaction: 'each' });
   } finally {
-    await runner.query("SELECT RELEASE_LOCK('otpgate_migrations')").catch(() => undefined);
+    await runner.query(`SELECT RELEASE_LOCK(${MIGRATION_LOCK})`).catch(() => undefined);
     await runner.release();
   }
   return dataSource;

@@ -14,7 +14,7 @@ end
 
 /**
  * The send: one round trip. KEYS: counts (hash: `w` slice width, `s<slice>` sends, `v<slice>`
- * verifications), block (hash), index (sorted set of every block by expiry). ARGV: now, offset,
+ * verifications), block (hash), both of one slot. ARGV: now, offset,
  * window ms, slice ms, minSends, minConversion, blockFor ms, dry-run (1/0), account sid, prefix,
  * account path. Returns {admitted 1/0, wait ms or slice, would block, started, sends, verified,
  * created, expires}.
@@ -55,7 +55,6 @@ if (not active or (block[2] == '1' and dry == '0')) and sends >= tonumber(ARGV[5
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[2], 'expires', until_, 'dry', dry, 'sends', sends, 'verified', verified, 'created', now, 'account', ARGV[9], 'prefix', ARGV[10], 'path', ARGV[11])
   redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[7]))
-  redis.call('ZADD', KEYS[3], until_, ARGV[9] .. '|' .. ARGV[10])
   if dry == '0' then return {0, tonumber(ARGV[7]), 0, 1, sends, verified, now, until_} end
 end
 redis.call('HINCRBY', KEYS[1], 's' .. slice, 1)
@@ -77,11 +76,10 @@ if tonumber(redis.call('HGET', KEYS[1], field) or '0') > 0 then redis.call('HINC
 return 0
 `;
 
-/** KEYS: counts, block, index. ARGV: now, offset, member. Returns 1 when a block was active. */
+/** KEYS: counts, block. ARGV: now, offset. Returns 1 when a block was active. */
 const LIFT = `${NOW}
 local expires = tonumber(redis.call('HGET', KEYS[2], 'expires'))
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('ZREM', KEYS[3], ARGV[3])
 if expires ~= nil and expires > now then return 1 end
 return 0
 `;
@@ -104,8 +102,10 @@ interface Commands {
 /**
  * Counts and blocks in Redis, shared by every otpgate process: each operation is one Lua script,
  * so a send's check, record and judgement are one atomic round trip, as the limiter's are. Keys:
- * `<prefix>:c:<account>|<prefix>` (counts), `<prefix>:b:<account>|<prefix>` (block) and
- * `<prefix>:blocks` (the index the blocks list reads).
+ * `<prefix>:c:{<account>|<prefix>}` (counts) and `<prefix>:b:{<account>|<prefix>}` (block), one
+ * slot on a Redis Cluster (the hash tag), and `<prefix>:blocks`, the index the blocks list reads:
+ * written after the script that starts a block (a block a crash left out of it is still enforced,
+ * only not listed until it ends).
  */
 export class RedisFraudGuardStore extends FraudGuardStore {
   private readonly commands: Commands;
@@ -133,10 +133,9 @@ export class RedisFraudGuardStore extends FraudGuardStore {
   async recordSend(key: GuardKey, accountPath: string, policy: GuardPolicy, now: number, offset = 0): Promise<SendVerdict> {
     const width = sliceMs(policy.windowMs);
     const reply = await this.commands.otpgateGuardSend(
-      3,
+      2,
       this.counts(key),
       this.block(key),
-      this.index(),
       this.time(now),
       offset,
       policy.windowMs,
@@ -151,6 +150,7 @@ export class RedisFraudGuardStore extends FraudGuardStore {
     );
     const [admitted, value, would, started, sends, verified, created, expires] = reply;
     const block = started === 1 ? { ...key, accountPath, sends, verified, dateCreated: created, dateExpires: expires, dryRun: policy.dryRun } : null;
+    if (block) await this.redis.zadd(this.index(), expires, member(key));
     if (admitted === 0) return { admitted: false, retryAfterMs: value, started: block };
     return { admitted: true, token: value, wouldBlock: would === 1, started: block };
   }
@@ -166,13 +166,8 @@ export class RedisFraudGuardStore extends FraudGuardStore {
   async activeBlocks(now: number, offset = 0): Promise<FraudBlock[]> {
     const [at, members] = await this.commands.otpgateGuardBlocks(1, this.index(), this.time(now), offset);
     if (!members.length) return [];
-    // Blocks are few (each is an attack stopped); their hashes come in one pipeline.
-    const pipeline = this.redis.pipeline();
-    for (const key of members) pipeline.hgetall(`${this.prefix}:b:${key}`);
-    const hashes = ((await pipeline.exec()) ?? []).map(([error, hash]) => {
-      if (error) throw error;
-      return hash as Record<string, string>;
-    });
+    // Blocks are few (each is an attack stopped); their hashes, of as many slots, are read together.
+    const hashes = await Promise.all(members.map((key) => this.redis.hgetall(`${this.prefix}:b:{${key}}`)));
     return hashes
       .filter((hash) => Number(hash.expires) > at)
       .map((hash) => ({
@@ -188,7 +183,9 @@ export class RedisFraudGuardStore extends FraudGuardStore {
   }
 
   async lift(key: GuardKey, now: number, offset = 0): Promise<boolean> {
-    return (await this.commands.otpgateGuardLift(3, this.counts(key), this.block(key), this.index(), this.time(now), offset, member(key))) === 1;
+    const lifted = (await this.commands.otpgateGuardLift(2, this.counts(key), this.block(key), this.time(now), offset)) === 1;
+    await this.redis.zrem(this.index(), member(key));
+    return lifted;
   }
 
   private time(now: number): number | string {
@@ -196,11 +193,11 @@ export class RedisFraudGuardStore extends FraudGuardStore {
   }
 
   private counts(key: GuardKey): string {
-    return `${this.prefix}:c:${member(key)}`;
+    return `${this.prefix}:c:{${member(key)}}`;
   }
 
   private block(key: GuardKey): string {
-    return `${this.prefix}:b:${member(key)}`;
+    return `${this.prefix}:b:{${member(key)}}`;
   }
 
   private index(): string {
