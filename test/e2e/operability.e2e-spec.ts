@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import { OtpSweeper } from '../../src/modules/otp/otp-sweeper';
 import { Otp } from '../../src/modules/otp/otp.entity';
 import { Secrets } from '../../src/infra/secrets/secrets';
+import { HttpPeer } from '../support/http-peers';
 import { createSubAccount, TestApp } from '../support/test-app';
 import { until } from '../support/wait';
 
@@ -149,5 +150,42 @@ describe('operability', () => {
       const queues = await app.http(app.root).get('/admin/queues/api/queues').expect(200);
       expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['call', 'email', 'sms', 'webhooks']);
     });
+  });
+});
+
+describe('delivery queue age', () => {
+  let app: TestApp;
+  let sms: HttpPeer;
+
+  beforeAll(async () => {
+    // One delivery at a time to a slow gateway: the second send waits behind the first.
+    sms = await HttpPeer.start();
+    sms.delayMs = 2500;
+    app = await TestApp.start({ env: { SMS_PROVIDER: 'http', SMS_HTTP_URL: sms.url, DELIVERY_CONCURRENCY: '1', METRICS_TOKEN: 'scrape-me' } });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await sms.close();
+  });
+
+  const age = async (): Promise<number> => {
+    const text = (await app.http().get('/metrics').set('Authorization', 'Bearer scrape-me').expect(200)).text;
+    const sample = /^otpgate_queue_oldest_waiting_seconds\{channel="sms"\} (\S+)$/m.exec(text);
+    if (!sample) throw new Error('no otpgate_queue_oldest_waiting_seconds{channel="sms"} sample');
+    return Number(sample[1]);
+  };
+
+  it('exports how long the oldest delivery waiting to start has been queued, 0 once none waits', async () => {
+    expect(await age()).toBe(0);
+    const send = (to: string) => app.http(app.root).post('/2fa/send').send({ service: '2FA', from: '+12055550199', to, body: 'Code {code}' }).expect(200);
+    await send('+12055550601');
+    await sms.waitForRequests(1);
+    const queuedAt = Date.now();
+    await send('+12055550602');
+    const waited = await until(age, (seconds) => seconds >= 1);
+    expect(waited).toBeLessThanOrEqual((Date.now() - queuedAt) / 1000 + 0.1);
+    await sms.waitForRequests(2);
+    expect(await age()).toBe(0);
   });
 });

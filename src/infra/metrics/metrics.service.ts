@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 /**
  * Prometheus metrics (prom-client), one registry per app instance. Services record events here;
- * queue depths are read when scraped through `queueDepths`, set by the channels module.
+ * queue depths and ages are read when scraped, through hooks the channels module sets.
  */
 @Injectable()
 export class MetricsService {
@@ -77,6 +77,9 @@ export class MetricsService {
   /** Set by the channels module: jobs per channel and state, read at scrape time. */
   queueDepths?: () => Promise<{ channel: string; state: string; count: number }[]>;
 
+  /** Set by the channels module: per channel, when the oldest job waiting to start was queued (ms), read at scrape time. */
+  queueOldestWaiting?: () => Promise<{ channel: string; queuedAt: number | null }[]>;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'otpgate_' });
     const depths = (): Promise<{ channel: string; state: string; count: number }[]> => this.queueDepths?.() ?? Promise.resolve([]);
@@ -88,6 +91,19 @@ export class MetricsService {
       async collect() {
         this.reset();
         for (const { channel, state, count } of await depths()) this.set({ channel, state }, count);
+      },
+    });
+    // Depth alone cannot tell a burst being worked off from workers that are gone: codes expire.
+    const oldestWaiting = (): Promise<{ channel: string; queuedAt: number | null }[]> => this.queueOldestWaiting?.() ?? Promise.resolve([]);
+    new Gauge({
+      name: 'otpgate_queue_oldest_waiting_seconds',
+      help: 'Per channel, how long the oldest delivery job waiting to start has been queued (0 when none waits)',
+      labelNames: ['channel'] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        const now = Date.now();
+        for (const { channel, queuedAt } of await oldestWaiting()) this.set({ channel }, queuedAt === null ? 0 : Math.max(0, (now - queuedAt) / 1000));
       },
     });
     // One read of the backlog serves both gauges of a scrape.

@@ -32,6 +32,7 @@ export class ChannelsModule implements OnApplicationShutdown {
     @Optional() @Inject(QUEUE_CONNECTION) private readonly connection?: Redis,
   ) {
     metrics.queueDepths = () => queue.counts();
+    metrics.queueOldestWaiting = () => queue.oldestWaiting();
   }
 
   /** BullMQ leaves a client it was given open (a Cluster's); the queues and workers have closed by now. */

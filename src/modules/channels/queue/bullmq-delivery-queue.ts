@@ -5,7 +5,7 @@ import { AppConfig } from '../../../config/app-config';
 import { RedisOutageLog } from '../../../infra/redis/redis-outage-log';
 import { Channel } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
-import { DeliveryJob, DeliveryPostponed, DeliveryQueue, postponeDelay, QueueDepth } from './delivery-queue';
+import { DeliveryJob, DeliveryPostponed, DeliveryQueue, OldestWaiting, postponeDelay, QueueDepth } from './delivery-queue';
 
 /** BullMQ (with REDIS_URL): one queue per channel; the workers may run in other processes (ROLE=worker). */
 @Injectable()
@@ -55,6 +55,16 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
       }),
     );
     return perChannel.flat();
+  }
+
+  async oldestWaiting(): Promise<OldestWaiting[]> {
+    // The wait list is in arrival order: its far end is the oldest job, one read per channel.
+    return Promise.all(
+      Object.entries(this.queues).map(async ([channel, queue]) => {
+        const [oldest] = await queue.getWaiting(0, 0);
+        return { channel: channel as Channel, queuedAt: oldest?.timestamp ?? null };
+      }),
+    );
   }
 
   async remove(channel: Channel, requestId: string): Promise<void> {

@@ -25,12 +25,20 @@ export abstract class DeliveryQueue {
   abstract remove(channel: Channel, requestId: string): Promise<void>;
   /** Jobs per channel and state, for the metrics. */
   abstract counts(): Promise<QueueDepth[]>;
+  /** Per channel, when the oldest job waiting to start was queued, for the metrics. */
+  abstract oldestWaiting(): Promise<OldestWaiting[]>;
 }
 
 export interface QueueDepth {
   channel: Channel;
   state: 'waiting' | 'active' | 'delayed' | 'failed';
   count: number;
+}
+
+export interface OldestWaiting {
+  channel: Channel;
+  /** Milliseconds since the epoch; null when no job of the channel waits. */
+  queuedAt: number | null;
 }
 
 /**

@@ -2,10 +2,12 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import { Channel, CHANNELS } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
-import { backoffDelay, DeliveryJob, DeliveryPostponed, DeliveryQueue, postponeDelay, QueueDepth } from './delivery-queue';
+import { backoffDelay, DeliveryJob, DeliveryPostponed, DeliveryQueue, OldestWaiting, postponeDelay, QueueDepth } from './delivery-queue';
 
 interface Entry {
   job: DeliveryJob;
+  /** When it was queued (Date.now()), as BullMQ's job timestamp. */
+  queuedAt: number;
   /** Provider attempts made so far. */
   attempts: number;
   postponed: number;
@@ -58,10 +60,19 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
       (['waiting', 'active', 'delayed'] as const).map((state) => ({ channel, state, count: 0 })),
     );
     for (const entry of this.jobs.values()) {
-      const state = entry.active ? 'active' : entry.attempts + entry.postponed > 0 ? 'delayed' : 'waiting';
-      depths.find((depth) => depth.channel === entry.job.channel && depth.state === state)!.count++;
+      depths.find((depth) => depth.channel === entry.job.channel && depth.state === stateOf(entry))!.count++;
     }
     return Promise.resolve(depths);
+  }
+
+  oldestWaiting(): Promise<OldestWaiting[]> {
+    const oldest = CHANNELS.map((channel): OldestWaiting => ({ channel, queuedAt: null }));
+    for (const entry of this.jobs.values()) {
+      if (stateOf(entry) !== 'waiting') continue;
+      const found = oldest.find((item) => item.channel === entry.job.channel)!;
+      found.queuedAt = Math.min(found.queuedAt ?? entry.queuedAt, entry.queuedAt);
+    }
+    return Promise.resolve(oldest);
   }
 
   /** Shutdown: nothing new starts; deliveries in flight finish (what waits is recovered at the next start). */
@@ -75,7 +86,7 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
   /** One job per id: false when one is already queued. */
   private add(job: DeliveryJob): boolean {
     if (this.jobs.has(job.requestId)) return false;
-    const entry: Entry = { job, attempts: 0, postponed: 0, active: false };
+    const entry: Entry = { job, queuedAt: Date.now(), attempts: 0, postponed: 0, active: false };
     this.jobs.set(job.requestId, entry);
     this.schedule(entry, 0);
     return true;
@@ -120,4 +131,8 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
       if (next) this.start(next);
     }
   }
+}
+
+function stateOf(entry: Entry): QueueDepth['state'] {
+  return entry.active ? 'active' : entry.attempts + entry.postponed > 0 ? 'delayed' : 'waiting';
 }
