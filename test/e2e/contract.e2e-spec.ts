@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { Browser, chromium, Page } from 'playwright-core';
 import { buildOpenApiDocument } from '../../src/infra/http/http-app';
 import { currentDriver } from '../support/databases';
+import { ConsoleLog } from '../support/console-log';
 import { TestApp } from '../support/test-app';
-import { until } from '../support/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -15,26 +14,14 @@ interface Example {
 /** openapi.json as a new user meets it: its first examples work as they are, in Swagger UI too. */
 describe('the API contract on a fresh install', () => {
   let app: TestApp;
-  const lines: string[] = [];
+  const log = new ConsoleLog();
+  const codeOf = (requestId: string): Promise<string> => log.codeOf(requestId);
 
   beforeAll(async () => {
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString('utf8'));
-        callback();
-      },
-    });
-    app = await TestApp.start({ env: { LOG_LEVEL: 'info' }, logStream });
+    app = await TestApp.start({ env: { LOG_LEVEL: 'info' }, logStream: log.stream });
   });
 
   afterAll(() => app.close());
-
-  /** The code the console provider printed for a request (development only, as it says). */
-  const codeOf = (requestId: string): Promise<string> =>
-    until(
-      () => Promise.resolve(lines.join('').match(new RegExp(`${requestId} from=.*? text=\\\\"[^\\\\"]*?(\\d{4,10})`))?.[1]),
-      (code) => code !== undefined,
-    ) as Promise<string>;
 
   it("answers each operation's first body example as a user of a fresh install would want", async () => {
     const document = buildOpenApiDocument(app.app);

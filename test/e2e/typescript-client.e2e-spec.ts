@@ -1,33 +1,20 @@
-import { Writable } from 'node:stream';
 import { createOtpgateClient, OtpgateClient, OtpgateError, SendOtp, unwrap } from '../../clients/typescript/src';
+import { ConsoleLog } from '../support/console-log';
 import { TestApp } from '../support/test-app';
-import { until } from '../support/wait';
 
 /** The TypeScript client (clients/typescript) as an application uses it, against a running otpgate. */
 describe('the TypeScript client', () => {
   let app: TestApp;
   let otpgate: OtpgateClient;
-  const lines: string[] = [];
+  const log = new ConsoleLog();
+  const codeOf = (requestId: string): Promise<string> => log.codeOf(requestId);
 
   beforeAll(async () => {
-    const logStream = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        lines.push(chunk.toString('utf8'));
-        callback();
-      },
-    });
-    app = await TestApp.start({ env: { LOG_LEVEL: 'info' }, logStream });
+    app = await TestApp.start({ env: { LOG_LEVEL: 'info' }, logStream: log.stream });
     otpgate = createOtpgateClient({ baseUrl: app.url, accountSid: app.root.sid, authToken: app.root.token });
   });
 
   afterAll(() => app.close());
-
-  /** The code the console provider printed for a request (development only, as it says). */
-  const codeOf = (requestId: string): Promise<string> =>
-    until(
-      () => Promise.resolve(lines.join('').match(new RegExp(`${requestId} from=.*? text=\\\\"[^\\\\"]*?(\\d{4,10})`))?.[1]),
-      (code) => code !== undefined,
-    ) as Promise<string>;
 
   /** The OtpgateError a call rejects with (fails when it resolves or throws anything else). */
   const rejection = async (call: Promise<unknown>): Promise<OtpgateError> => {
