@@ -10,11 +10,12 @@ import { AllExceptionsFilter } from '../../common/errors/all-exceptions.filter';
 import { AppError } from '../../common/errors/app-error';
 import { createValidationPipe } from '../../common/validation';
 import { AppConfig } from '../../config/app-config';
+import { RequestLog } from '../logging/logging.module';
 import { MetricsService } from '../metrics/metrics.service';
 import { bodyParsers } from './body-parsers';
 import { KnownRoutes } from './known-routes';
 import { mountQueueDashboard } from './queue-dashboard';
-import { answerClientErrors, recordDuration, requestTimeout, tagRequest } from './request-hooks';
+import { answerClientErrors, observeRequests, requestTimeout, tagRequest } from './request-hooks';
 
 /**
  * How main.ts, the tests and the spec writer create the HTTP app: Express, with our body parsers.
@@ -44,7 +45,7 @@ export function configureHttpApp(nestApp: INestApplication): void {
   // Swagger UI needs inline scripts and styles on /docs; every other answer is JSON.
   app.use(tagRequest, helmet({ contentSecurityPolicy: false }), refuseUndecodablePath);
   if (config.corsOrigins.length) app.enableCors({ origin: config.corsOrigins, allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id'] });
-  app.use(requestTimeout(config.requestTimeoutMs), recordDuration(app.get(MetricsService)));
+  app.use(requestTimeout(config.requestTimeoutMs), observeRequests(app.get(MetricsService), app.get(RequestLog).logger));
   const routes = new KnownRoutes();
   app.use(routes.refuseOtherMethods);
   app.use(...bodyParsers());

@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type pino from 'pino';
 import { AppError } from '../../common/errors/app-error';
 import { MetricsService } from '../metrics/metrics.service';
 
@@ -9,17 +10,10 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 type IdentifiedRequest = IncomingMessage & { id?: string };
 
-/** The request id: the client's `X-Request-Id` when it is a plausible id, else a new UUID. */
-export function requestIdOf(req: IncomingMessage): string {
-  const known = (req as IdentifiedRequest).id;
-  if (known) return known;
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
-
-/** Gives the request its id (read by the log line and the error filter) and echoes it. */
+/** Gives the request its id, the client's `X-Request-Id` when it is a plausible id, else a new UUID (read by the log line and the error filter), and echoes it. */
 export const tagRequest: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
-  const id = requestIdOf(req);
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   (req as IdentifiedRequest).id = id;
   res.setHeader('X-Request-Id', id);
   next();
@@ -46,12 +40,20 @@ export function requestTimeout(ms: number): RequestHandler {
   };
 }
 
-/** Request durations by method, route and status for Prometheus. */
-export function recordDuration(metrics: MetricsService): RequestHandler {
+/**
+ * What every request leaves when it finishes: its duration by method, route and status for
+ * Prometheus, and one log line with the request id, method, URL, route, status and duration.
+ */
+export function observeRequests(metrics: MetricsService, log: pino.Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
     res.once('finish', () => {
-      metrics.httpDuration.observe({ method: req.method, route: routeOf(req), status: String(res.statusCode) }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      const route = routeOf(req);
+      metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      if (log.isLevelEnabled('info')) {
+        log.info({ req: { id: (req as IdentifiedRequest).id, method: req.method, url: req.originalUrl }, res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000), route }, 'request completed');
+      }
     });
     next();
   };

@@ -1,8 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
-import { routeOf } from '../http/request-hooks';
 import { AppConfig } from '../../config/app-config';
 
 /**
@@ -18,34 +16,27 @@ export const REDACTED_PATHS = [
   'err.query',
 ];
 
+/** The process's pino logger: the one line each request ends with is written through it (see `observeRequests`). */
+export class RequestLog {
+  constructor(readonly logger: pino.Logger) {}
+}
+
 /**
- * Structured JSON logs, one line per request with its request id (see requestIdOf, which
- * pino-http reuses). Writes are asynchronous so
- * logging never blocks a request.
+ * Structured JSON logs. Nest's logger writes through pino; each request gets one line, written by
+ * `observeRequests` when it finishes. nestjs-pino's own request middleware (pino-http) is not
+ * mounted: it built two child loggers per request and ran each request in an AsyncLocalStorage
+ * context, which keeps Node's promise hooks on for every promise of the process. Writes are
+ * asynchronous so logging never blocks a request.
  */
 @Module({})
 export class LoggingModule {
   static register(config: AppConfig, stream?: NodeJS.WritableStream): DynamicModule {
+    const logger = pino({ level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, stream ?? pino.destination({ dest: 1, sync: false }));
     return {
       module: LoggingModule,
-      imports: [
-        LoggerModule.forRoot({
-          pinoHttp: [
-            {
-              level: config.logLevel,
-              redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-              // The route is added to the completion line itself (customProps would cost a child logger per request).
-              customSuccessObject: (req: IncomingMessage, _res: ServerResponse, line: object) => ({ ...line, route: routeOf(req) }),
-              customErrorObject: (req: IncomingMessage, _res: ServerResponse, _error: Error, line: object) => ({ ...line, route: routeOf(req) }),
-              serializers: {
-                req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-                res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-              },
-            },
-            stream ?? pino.destination({ dest: 1, sync: false }),
-          ],
-        }),
-      ],
+      imports: [LoggerModule.forRoot({ pinoHttp: { logger }, forRoutes: [] })],
+      providers: [{ provide: RequestLog, useValue: new RequestLog(logger) }],
+      exports: [RequestLog],
     };
   }
 }
