@@ -388,7 +388,8 @@ describe('faults', () => {
       const credentials = root();
       const env = { ...database.env, ...processEnv(credentials) };
       const ports = [await freePort(), await freePort()];
-      const apis = ports.map((port) => OtpgateProcess.spawn({ ...env, ROLE: 'api', PORT: String(port) }));
+      // What is counted here is the limit, not the request timeout: a loaded machine may take long for 200 at once.
+      const apis = ports.map((port) => OtpgateProcess.spawn({ ...env, ROLE: 'api', PORT: String(port), REQUEST_TIMEOUT_MS: '60000' }));
       try {
         await Promise.all(apis.map((api) => api.waitFor(/otpgate listening on port/)));
         const urls = ports.map((port) => `http://127.0.0.1:${port}`);
@@ -401,8 +402,9 @@ describe('faults', () => {
               .send({ service: '2FA', from: 'OTPGATE', to: `+1205556${String(i).padStart(4, '0')}`, body: '{code}', limits: { ten: 'shared-key' } }),
           ),
         );
-        expect(results.filter((res) => res.status === 200)).toHaveLength(10);
-        expect(results.filter((res) => res.body.code === 454)).toHaveLength(190);
+        const answers: Record<number, number> = {};
+        for (const res of results) answers[res.body.code as number] = (answers[res.body.code as number] ?? 0) + 1;
+        expect(answers).toEqual({ 200: 10, 454: 190 });
       } finally {
         await Promise.all(apis.map((api) => api.stop()));
         await database.drop();
