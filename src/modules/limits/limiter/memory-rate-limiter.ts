@@ -38,6 +38,11 @@ export class MemoryRateLimiter extends RateLimiter implements OnModuleDestroy {
     return Promise.resolve(null);
   }
 
+  /** How many keys are held: what the sweep keeps bounded. */
+  get size(): number {
+    return this.logs.size;
+  }
+
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
   }
