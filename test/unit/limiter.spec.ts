@@ -193,6 +193,12 @@ describe('memory rate limiter sweep', () => {
     expect(limiter.size).toBe(0);
   });
 
+  it("keeps no more of a busy key's sends than its window holds", async () => {
+    // One send every 5 s into a 10 s window: each send finds the one 10 s old gone (exactly one interval old is out).
+    for (let k = 0; k < 1000; k++) expect(await limiter.consume([limit('busy', 'key', [3, 10])], T + 5 * S * k)).toBeNull();
+    expect([limiter.size, limiter.sends]).toEqual([1, 2]);
+  });
+
   it('forgets a key that never recorded a send, and one whose bucket interval shrank', async () => {
     expect(await limiter.consume([limit('full', 'a', [1, 60])], T)).toBeNull();
     // A limit blocked by its first bucket leaves its second bucket's key with no send in it.

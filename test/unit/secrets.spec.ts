@@ -12,6 +12,8 @@ describe('code and token hashes', () => {
     expect(secrets.hashCode(requestId, '012345')).toBe('03511716a3edfe292c4f682224f8d1c46caf6ac4621331e96815d1ea0e51d08b');
     // HKDF info "auth-token", HMAC over the token.
     expect(secrets.hashToken('token-1')).toBe('e9bac8c2bc41ac33f43789f50f20037a3a519bf243a1a310f21065303048966b');
+    // AES-256-GCM under HKDF info "seal", the request id as additional data: iv.tag.ciphertext.
+    expect(secrets.open('BwcHBwcHBwcHBwcH.0TgeqZIciu6aS46B_zO44w.XldKg09A', requestId)).toBe('012345');
   });
 
   it('match the code they were made of, for the request they were made for', () => {
