@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'clients/typescript/dist/**', 'clients/typescript/src/schema.ts', 'node_modules/**', 'coverage/**', 'data/**', 'eslint.config.mjs', 'jest.config.js'] },
+  { ignores: ['dist/**', 'clients/typescript/dist/**', 'clients/typescript/src/schema.ts', 'node_modules/**', 'coverage/**', 'data/**', 'eslint.config.mjs', 'jest.config.js', 'stryker.config.mjs', 'stryker.jest.config.js', '.stryker-tmp/**', 'reports/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -18,9 +18,11 @@ export class OtpgateProcess {
   }
 
   static spawn(env: Record<string, string>): OtpgateProcess {
+    // Under mutation testing the child runs the sandbox's instrumented code: it must activate the same mutant.
+    const mutant = process.env.__STRYKER_ACTIVE_MUTANT__;
     const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'src/main.ts'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...(mutant === undefined ? {} : { __STRYKER_ACTIVE_MUTANT__: mutant }), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return new OtpgateProcess(child);

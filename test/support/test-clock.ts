@@ -18,6 +18,13 @@ export class TestClock extends Clock {
     this.frozenAt = at;
   }
 
+  /** Lets a frozen clock run again from where it stands. */
+  resume(): void {
+    if (this.frozenAt === undefined) return;
+    this.moved = this.frozenAt - Date.now();
+    this.frozenAt = undefined;
+  }
+
   advance(ms: number): void {
     if (this.frozenAt !== undefined) this.frozenAt += ms;
     else this.moved += ms;

@@ -163,3 +163,53 @@ describe('redis rate limiter on the server\'s clock', () => {
     expect(await behind.consume([l], Date.now(), 10 * S)).toBeNull();
   });
 });
+
+describe('memory rate limiter sweep', () => {
+  const T = 1_767_225_600_000;
+  let limiter: MemoryRateLimiter;
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: T });
+    limiter = new MemoryRateLimiter(1000);
+  });
+
+  afterEach(() => {
+    limiter.onModuleDestroy();
+    expect(jest.getTimerCount()).toBe(0);
+    jest.useRealTimers();
+  });
+
+  it('forgets every key once its last send has left the window, so memory follows the active keys', async () => {
+    for (let i = 0; i < 1000; i++) expect(await limiter.consume([limit('many', `k${i}`, [3, 10])], T)).toBeNull();
+    expect(limiter.size).toBe(1000);
+    // Ten keys send again 5 s later: they stay active until 10 s after that.
+    for (let i = 0; i < 10; i++) await limiter.consume([limit('many', `k${i}`, [3, 10])], T + 5 * S);
+    jest.advanceTimersByTime(10 * S - 1);
+    expect(limiter.size).toBe(1000);
+    // The sweep at T + 10 s: a send exactly one interval old has left its window.
+    jest.advanceTimersByTime(1);
+    expect(limiter.size).toBe(10);
+    jest.advanceTimersByTime(5 * S);
+    expect(limiter.size).toBe(0);
+  });
+
+  it("keeps no more of a busy key's sends than its window holds", async () => {
+    // One send every 5 s into a 10 s window: each send finds the one 10 s old gone (exactly one interval old is out).
+    for (let k = 0; k < 1000; k++) expect(await limiter.consume([limit('busy', 'key', [3, 10])], T + 5 * S * k)).toBeNull();
+    expect([limiter.size, limiter.sends]).toEqual([1, 2]);
+  });
+
+  it('forgets a key that never recorded a send, and one whose bucket interval shrank', async () => {
+    expect(await limiter.consume([limit('full', 'a', [1, 60])], T)).toBeNull();
+    // A limit blocked by its first bucket leaves its second bucket's key with no send in it.
+    const blocked = { keys: ['full:0:a', 'fresh'], buckets: [{ max: 1, intervalMs: 60 * S }, { max: 1, intervalMs: 60 * S }] };
+    expect(await limiter.consume([blocked], T)).toEqual({ index: 0, retryAfterMs: 60 * S });
+    expect(limiter.size).toBe(2);
+    jest.advanceTimersByTime(S);
+    expect(limiter.size).toBe(1);
+    // The same key used with a 2 s interval now: the sweep goes by the newest interval, not 60 s.
+    expect(await limiter.consume([{ keys: ['full:0:a'], buckets: [{ max: 2, intervalMs: 2 * S }] }], T + S)).toBeNull();
+    jest.advanceTimersByTime(2 * S);
+    expect(limiter.size).toBe(0);
+  });
+});

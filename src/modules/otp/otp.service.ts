@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Clock } from '../../common/clock';
 import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
@@ -18,7 +18,8 @@ import { SettingsService } from '../protection/settings.service';
 import { destinationRefusal } from '../protection/settings-rules';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp, TEST_PROVIDER } from './otp.entity';
-import { effectiveStatus, verifyBlocker } from './otp-state';
+import { randomCode } from './otp-code';
+import { verifyBlocker } from './otp-state';
 import { OtpState, OtpStore } from './otp.store';
 import { TestMessage } from './test-message.entity';
 
@@ -237,10 +238,11 @@ export class OtpService {
     const otp = await this.store.findState(input.requestId, account.sid);
     if (!otp) throw new AppError('CANCEL_NOT_FOUND');
     const now = this.clock.now();
-    const status = effectiveStatus(otp, now);
-    if (status === 'verified') throw new AppError('OTP_ALREADY_VERIFIED', {}, { requestId: otp.requestId });
-    if (status === 'expired') throw new AppError('OTP_EXPIRED', {}, { requestId: otp.requestId });
-    if (status === 'pending') {
+    // Verify's answer, read for cancel: verified (471) and expired (472, a locked or undelivered
+    // OTP past its expiry too) refuse it; one already canceled, locked or undelivered is as good as canceled.
+    const blocker = verifyBlocker(otp, now);
+    if (blocker === 'OTP_ALREADY_VERIFIED' || blocker === 'OTP_EXPIRED') throw new AppError(blocker, {}, { requestId: otp.requestId });
+    if (blocker === null) {
       if (!(await this.store.cancel(otp, now))) return this.cancel(caller, input);
       this.metrics.otps.inc({ event: 'canceled', channel: otp.channel });
       await this.queue.remove(otp.channel, otp.requestId);
@@ -272,8 +274,4 @@ export function sendFingerprint(input: SendOtpDto): string {
     limits: input.limits ?? null,
   };
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
-}
-
-function randomCode(length: number): string {
-  return String(randomInt(0, 10 ** length)).padStart(length, '0');
 }

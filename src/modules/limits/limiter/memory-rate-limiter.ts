@@ -38,6 +38,18 @@ export class MemoryRateLimiter extends RateLimiter implements OnModuleDestroy {
     return Promise.resolve(null);
   }
 
+  /** How many keys are held: what the sweep keeps bounded. */
+  get size(): number {
+    return this.logs.size;
+  }
+
+  /** How many send times are held over all keys: what dropping those past their window keeps bounded. */
+  get sends(): number {
+    let sends = 0;
+    for (const log of this.logs.values()) sends += log.times.length;
+    return sends;
+  }
+
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
   }
