@@ -89,7 +89,7 @@ export function renderScaleOut(date: string, header: string[], options: ScaleOpt
     `# otpgate scaled out, ${date}`,
     '',
     ...header.map((line) => `- ${line}`),
-    `- ${bench.rounds} round(s); in each, both deployments in turn (the other frozen with SIGSTOP), each on its own database and Redis prefix; ` +
+    `- ${bench.rounds} round(s); in each, both deployments in turn (the other idle), each on its own database and Redis prefix; ` +
       `${bench.duration} s per measured run, one autocannon per api process (in the bench process) with ${connections} connections each`,
     "- each deployment's processes started all at once on its empty database (the migration lock lets one migrate while the others wait)",
     '',

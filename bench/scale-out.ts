@@ -60,6 +60,8 @@ class TimedPool extends OtpPool {
 /** One deployment: its own database and Redis prefix, N api processes, M workers. */
 class Deployment {
   readonly pool = new TimedPool();
+  /** Sends answered 2xx so far: what a drain waits for. */
+  private accepted = 0;
   private destinations = 0;
   private apis: { child: Child; url: string }[] = [];
   private workers: Child[] = [];
@@ -129,23 +131,29 @@ class Deployment {
   }
 
   /** One autocannon per api process, all at once; `amount` is split evenly over them. */
-  load(spec: Omit<LoadSpec, 'url' | 'headers'>): Promise<RunResult[]> {
+  async load(spec: Omit<LoadSpec, 'url' | 'headers'>): Promise<RunResult[]> {
     const amount = spec.amount && Math.ceil(spec.amount / this.apis.length);
-    return Promise.all(this.apis.map((api) => drive({ ...spec, amount, url: api.url, headers: this.headers })));
+    const results = await Promise.all(this.apis.map((api) => drive({ ...spec, amount, url: api.url, headers: this.headers })));
+    if (spec.path === '/2fa/send') this.accepted += total(results, 'ok');
+    return results;
   }
 
-  /** Waits until the sink has `count` distinct deliveries. */
-  async waitForDeliveries(count: number): Promise<void> {
-    const deadline = Date.now() + 60_000 + (count - this.pool.delivered) * 5;
-    while (this.pool.delivered < count) {
-      if (Date.now() > deadline) throw new Error(`${this.label}: ${this.pool.delivered} of ${count} sends delivered in time`);
+  /**
+   * Waits until the sink has every accepted send and the queue is empty: the jobs are finished (row
+   * update, completion; a worker frozen with a job would lose its lock), and so are those of sends
+   * the server answered after autocannon had stopped waiting at the end of a timed run.
+   */
+  async drain(): Promise<void> {
+    const deadline = Date.now() + 60_000 + (this.accepted - this.pool.delivered) * 5;
+    while (this.pool.delivered < this.accepted || (await this.jobsLeft()) > 0) {
+      if (Date.now() > deadline) throw new Error(`${this.label}: ${this.pool.delivered} of ${this.accepted} sends delivered in time`);
       await sleep(10);
     }
   }
 
-  /** Lets the jobs whose message the sink has finish (row update, completion), so that a frozen worker holds no job lock. */
-  async settle(): Promise<void> {
-    while ((await this.queue!.getActiveCount()) > 0) await sleep(20);
+  private async jobsLeft(): Promise<number> {
+    const counts = await this.queue!.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return Object.values(counts).reduce((sum, count) => sum + count, 0);
   }
 
   pauseWorkers(): void {
@@ -154,17 +162,6 @@ class Deployment {
 
   resumeWorkers(): void {
     for (const worker of this.workers) worker.resume();
-  }
-
-  /** Freezes every process, so that the other deployment is measured alone. */
-  pause(): void {
-    for (const api of this.apis) api.child.pause();
-    this.pauseWorkers();
-  }
-
-  resume(): void {
-    for (const api of this.apis) api.child.resume();
-    this.resumeWorkers();
   }
 
   async stop(): Promise<void> {
@@ -182,9 +179,8 @@ class ScaleOut {
   ) {}
 
   async warmUp(deployment: Deployment): Promise<void> {
-    const before = deployment.pool.delivered;
     const sent = await deployment.load({ path: '/2fa/send', connections: this.options.connections, duration: this.options.bench.warmup, body: () => deployment.sendBody() });
-    await deployment.waitForDeliveries(before + total(sent, 'ok'));
+    await deployment.drain();
     this.log(`warm-up ${deployment.label}: send ${total(sent, 'rps').toFixed(0)}/s`);
   }
 
@@ -203,35 +199,31 @@ class ScaleOut {
   private async sends(deployment: Deployment, round: number, tag: string): Promise<{ http: HttpRun; endToEnd: DeliveryRun }> {
     const { pool } = deployment;
     await this.quiet();
-    const before = pool.delivered;
     const started = performance.now();
     const run = await this.measure(deployment, () => deployment.load({ path: '/2fa/send', connections: this.options.connections, duration: this.options.bench.duration, body: () => deployment.sendBody() }));
     const sendsEnded = performance.now();
     const accepted = total(run.results, 'ok');
-    await deployment.waitForDeliveries(before + accepted);
+    await deployment.drain();
     // The last delivery may come before autocannon has reported its last answer: a lag of 0 then.
     const endToEnd: DeliveryRun = { round, otps: accepted, rate: accepted / ((pool.lastAt - started) / 1000), lagSeconds: Math.max(0, pool.lastAt - sendsEnded) / 1000, usage: run.usage };
     this.log(`${tag} send    ${describeHttp(run)}; all delivered ${endToEnd.lagSeconds!.toFixed(2)} s after the last send (${endToEnd.rate.toFixed(0)} OTPs/s end to end)`);
     return { http: { round, ...run }, endToEnd };
   }
 
-  /** A backlog queued with the workers frozen, then delivered by them alone: first to last delivery at the sink. */
+  /** A backlog queued with the workers frozen (SIGSTOP), then delivered by them alone: first to last delivery at the sink. */
   private async backlog(deployment: Deployment, round: number, tag: string): Promise<DeliveryRun> {
     const { pool } = deployment;
-    await deployment.settle();
     deployment.pauseWorkers();
     const queued = await deployment.load({ path: '/2fa/send', connections: this.options.connections, amount: this.options.backlog, body: () => deployment.sendBody() });
     const otps = total(queued, 'ok');
-    const expected = pool.delivered + otps;
     await this.quiet();
     pool.firstAt = 0;
     const { usage } = await this.measure(deployment, async () => {
       deployment.resumeWorkers();
-      await deployment.waitForDeliveries(expected);
+      await deployment.drain();
     });
     const rate = (otps - 1) / ((pool.lastAt - pool.firstAt) / 1000);
     this.log(`${tag} backlog ${otps} OTPs at ${rate.toFixed(0)} OTPs/s, workers ${(usage.workersMs / otps).toFixed(2)} ms CPU/OTP${foreign(usage)}`);
-    await deployment.settle();
     return { round, otps, rate, usage };
   }
 
@@ -258,6 +250,7 @@ class ScaleOut {
       { round, limit: 'named', sent: total(named, 'ok') + total(named, 'failed'), expected: limit, statuses: statuses(named) },
       { round, limit: 'default', sent: total(byDefault, 'ok') + total(byDefault, 'failed'), expected: 1, statuses: statuses(byDefault) },
     ];
+    await deployment.drain();
     for (const b of bursts) this.log(`${tag} burst   ${b.limit} limit: ${b.statuses['200'] ?? 0} of ${b.sent} admitted, expected ${b.expected} ${JSON.stringify(b.statuses)}`);
     return bursts;
   }
@@ -341,15 +334,10 @@ async function main(): Promise<void> {
       log(`starting ${deployment.label}, every process at once on an empty database`);
       await deployment.start(otpgate, options, resources, sink);
       await scaleOut.warmUp(deployment);
-      deployment.pause();
     }
     for (let round = 1; round <= bench.rounds; round++) {
       const order = round % 2 ? deployments : [...deployments].reverse();
-      for (const deployment of order) {
-        deployment.resume();
-        await scaleOut.round(deployment, figures[deployments.indexOf(deployment)], round);
-        deployment.pause();
-      }
+      for (const deployment of order) await scaleOut.round(deployment, figures[deployments.indexOf(deployment)], round);
     }
   } finally {
     await cleanUp();
