@@ -20,6 +20,15 @@ export function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
+/** A store that went away (a restarted MariaDB) counts as 0 rather than ending the run. */
+export function cpuMsIfRunning(pid: number): number {
+  try {
+    return processCpuMs(pid);
+  } catch {
+    return 0;
+  }
+}
+
 /** Pids of processes by command name (`mariadbd`, `redis-server`), to read their CPU time. */
 export function pidsNamed(names: string[]): number[] {
   const pids: number[] = [];

@@ -1,4 +1,4 @@
-import { DISTURBED, machineCpu, ownCpuMs, pidsNamed, processCpuMs, waitForQuiet } from './cpu-usage';
+import { cpuMsIfRunning, DISTURBED, machineCpu, ownCpuMs, pidsNamed, processCpuMs, waitForQuiet } from './cpu-usage';
 import { drive, RunResult } from './load';
 import { BenchOptions } from './options';
 import { Route, Sample } from './report';
@@ -137,15 +137,6 @@ export class HttpPhase {
         `p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  RSS ${rssMb.toFixed(0)} MB  CPU ${cpuMsPerRequest.toFixed(2)} + ${storesCpuMsPerRequest.toFixed(2)} ms/req${failed}${disturbed}`,
     );
     return { target: target.key, route, connections, round, result, rssMb, cpuMsPerRequest, storesCpuMsPerRequest, busyBefore, foreignLoad };
-  }
-}
-
-/** A store that went away (a restarted MariaDB) counts as 0 rather than ending the run. */
-function cpuMsIfRunning(pid: number): number {
-  try {
-    return processCpuMs(pid);
-  } catch {
-    return 0;
   }
 }
 

@@ -50,7 +50,7 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
   };
 }
 
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+export function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const value = env[name];
   return value === undefined || value === '' ? fallback : positiveValue(name, value);
 }

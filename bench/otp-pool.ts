@@ -59,6 +59,9 @@ export class CodeSink {
 
   private constructor() {
     this.server = createServer((request, response) => this.handle(request, response));
+    // Workers are frozen (SIGSTOP) between runs: a keep-alive socket the sink closed meanwhile
+    // fails their first POST after the thaw (UND_ERR_SOCKET), a retry a second later. Keep them open.
+    this.server.keepAliveTimeout = 0;
   }
 
   static async start(): Promise<CodeSink> {

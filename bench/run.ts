@@ -6,14 +6,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import Redis from 'ioredis';
-import { createConnection, RowDataPacket } from 'mysql2/promise';
 import { Child } from './child';
 import { buildOtpgate, compileServers, OtpgateBuild } from './compile';
 import { measureDelivery } from './delivery-phase';
 import { HttpPhase } from './http-phase';
+import { describeMachine } from './machine';
 import { checkMemory } from './memory-phase';
 import { BenchOptions, readOptions } from './options';
 import { CodeSink } from './otp-pool';
@@ -101,17 +99,6 @@ async function main(): Promise<void> {
   writeFileSync(out.replace(/\.md$/, '') + '.json', JSON.stringify(report, null, 2) + '\n');
   process.stdout.write(`\n${markdown}`);
   log(`wrote ${out} (${((Date.now() - started) / 60_000).toFixed(1)} min)`);
-}
-
-async function describeMachine(options: BenchOptions): Promise<string[]> {
-  const admin = await createConnection(options.mysqlUrl);
-  const [[{ version }]] = await admin.query<RowDataPacket[]>('SELECT VERSION() AS version');
-  await admin.end();
-  const redis = new Redis(options.redisUrl);
-  const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? 'unknown';
-  redis.disconnect();
-  const cores = cpus();
-  return [`${cores.length} × ${cores[0]?.model.trim() ?? 'unknown CPU'}, Linux ${release()}`, `Node ${process.version}, MariaDB ${String(version)}, Redis ${redisVersion}`];
 }
 
 function describeSettings(options: BenchOptions, appDir: string, otpgate: OtpgateBuild): string[] {

@@ -28,7 +28,7 @@ export interface TargetContext {
   sink: CodeSink;
 }
 
-interface Credentials {
+export interface Credentials {
   sid: string;
   token: string;
 }
@@ -182,7 +182,7 @@ export class FloorTarget extends OtpTarget {
 }
 
 /** Environment shared by every otpgate process of the bench. */
-function otpgateEnv(context: TargetContext, credentials: Credentials, smsUrl: string): Record<string, string> {
+export function otpgateEnv(context: Pick<TargetContext, 'options'>, credentials: Credentials, smsUrl: string): Record<string, string> {
   return {
     BOOTSTRAP_ACCOUNT_SID: credentials.sid,
     BOOTSTRAP_AUTH_TOKEN: credentials.token,
@@ -195,7 +195,7 @@ function otpgateEnv(context: TargetContext, credentials: Credentials, smsUrl: st
 }
 
 /** Starts `node dist/main.js` and waits for /health (the database and Redis are up). */
-async function spawnOtpgate(context: TargetContext, name: string, env: Record<string, string>, cwd: string, secrets: string[], nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
+export async function spawnOtpgate(context: Pick<TargetContext, 'otpgate'>, name: string, env: Record<string, string>, cwd: string, secrets: string[], nodeArgs: string[] = []): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const child = Child.spawn({ name, script: context.otpgate.main, env: { ...env, PORT: String(port) }, cwd, secrets, nodeArgs: [...context.otpgate.nodeArgs, ...nodeArgs] });
   const url = `http://127.0.0.1:${port}`;
@@ -204,7 +204,7 @@ async function spawnOtpgate(context: TargetContext, name: string, env: Record<st
 }
 
 /** `ROLE=worker` has no port; it says when it is up, at log level info. */
-export async function spawnOtpgateWorker(context: TargetContext, name: string, env: Record<string, string>, cwd: string, secrets: string[]): Promise<Child> {
+export async function spawnOtpgateWorker(context: Pick<TargetContext, 'otpgate'>, name: string, env: Record<string, string>, cwd: string, secrets: string[]): Promise<Child> {
   const child = Child.spawn({ name, script: context.otpgate.main, env: { ...env, ROLE: 'worker', LOG_LEVEL: 'info' }, cwd, secrets, nodeArgs: context.otpgate.nodeArgs });
   await child.waitForOutput(/otpgate worker started/);
   return child;
@@ -310,20 +310,25 @@ export class SqliteOtpgateTarget extends OtpTarget {
 }
 
 /** The one named limit every send uses, high enough never to block. */
-async function createBenchLimit(target: OtpTarget): Promise<void> {
-  const response = await fetch(`${target.url}/2fa/limits`, {
-    method: 'POST',
-    headers: { ...target.headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'bench', buckets: [{ name: 'b', max: '100000', interval: '60' }] }),
-  });
-  if (!response.ok) throw new Error(`${LABELS[target.key]}: POST /2fa/limits answered ${response.status} ${await response.text()}`);
+function createBenchLimit(target: OtpTarget): Promise<void> {
+  return createLimit(target.url, target.headers, 'bench', 100_000, 60);
 }
 
-function newCredentials(): Credentials {
+/** A named limit of one bucket, `max` sends per `interval` seconds per key. */
+export async function createLimit(url: string, headers: Record<string, string>, name: string, max: number, interval: number): Promise<void> {
+  const response = await fetch(`${url}/2fa/limits`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, buckets: [{ name: 'b', max: String(max), interval: String(interval) }] }),
+  });
+  if (!response.ok) throw new Error(`POST /2fa/limits (${name}) answered ${response.status} ${await response.text()}`);
+}
+
+export function newCredentials(): Credentials {
   return { sid: `AC${randomBytes(16).toString('hex')}`, token: randomBytes(16).toString('hex') };
 }
 
-function redisConnection(url: string): { host: string; port: number } {
+export function redisConnection(url: string): { host: string; port: number } {
   const parsed = new URL(url);
   return { host: parsed.hostname, port: Number(parsed.port || 6379) };
 }
