@@ -20,7 +20,8 @@ export function createValidationPipe(): ValidationPipe {
 
 function toAppError(errors: ValidationError[], parent = ''): AppError {
   const error = errors[0];
-  const name = parent ? `${parent}.${error.property}` : error.property;
+  const inner = error.value instanceof Refused ? error.value.path : '';
+  const name = `${parent ? `${parent}.${error.property}` : error.property}${inner}`;
   if (!error.constraints && error.children?.length) return toAppError(error.children, name);
   const constraints = Object.entries(error.constraints ?? {});
   if (constraints.some(([constraint]) => MISSING_CONSTRAINTS.has(constraint))) return AppError.missing(name);
@@ -42,9 +43,15 @@ export const ToBoolean = (): PropertyDecorator =>
 export const Trim = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
-/** What a field's parser answers for a value it refuses: why, as the 481 message says it. */
+/**
+ * What a field's parser answers for a value it refuses: why, as the 481 message says it, and where
+ * inside the field when it is a structure (`[1].to` names `fallback[1].to`).
+ */
 export class Refused {
-  constructor(readonly why: string) {}
+  constructor(
+    readonly why: string,
+    readonly path = '',
+  ) {}
 }
 
 /**

@@ -68,7 +68,7 @@ describe('session detail records and usage', () => {
       expect(Object.keys(data.result[0]).sort()).toEqual(
         [
           'requestID', 'accountSid', 'service', 'channel', 'from', 'to', 'country', 'numberType', 'status', 'deliveryStatus', 'deliveryError', 'provider', 'providerMessageId',
-          'attempts', 'codeLength', 'timeout', 'guardTime', 'limits', 'dateCreated', 'dateUpdated', 'dateSent', 'dateVerified', 'dateCanceled', 'dateExpires', 'uri',
+          'attempts', 'codeLength', 'timeout', 'guardTime', 'limits', 'dateCreated', 'dateUpdated', 'dateSent', 'dateVerified', 'dateCanceled', 'dateExpires', 'steps', 'uri',
         ].sort(),
       );
       const one = (await app.http(reporter).get(`/2fa/search/${ids.verified}`).expect(200)).body.data;
@@ -85,6 +85,8 @@ describe('session detail records and usage', () => {
         timeout: 300,
         dateCreated: '2026-01-31T23:30:00.000+0000',
         dateExpires: '2026-01-31T23:35:00.000+0000',
+        // Without `fallback`, the workflow is its one step: the fields above.
+        steps: [{ channel: 'email', to: 'a@example.com', deliveryStatus: 'sent', provider: 'smtp' }],
         uri: `/2fa/search/${ids.verified}`,
       });
       expect(JSON.stringify(one)).not.toMatch(/codeHash|sealedCode/);

@@ -899,6 +899,31 @@ export interface components {
              */
             channel?: "sms" | "call" | "email" | null;
             /**
+             * @description Channel fallback (SPEC §10.3): up to 3 further steps for the same OTP (one code, one requestID). A step starts when the one before it failed (every delivery attempt failed, or an `undelivered` receipt) or when its `after` has passed without a verify; verify, cancel, lockout and expiry end the workflow. An email step needs `subject`. A refusal names the step: `fallback[1].to`.
+             * @example [
+             *       {
+             *         "after": 30,
+             *         "channel": "call"
+             *       }
+             *     ]
+             */
+            fallback?: {
+                /**
+                 * @description Seconds the step before this one waits, once handed to its provider, for a verify; then this step starts.
+                 * @default 30
+                 */
+                after?: number;
+                /**
+                 * @description Case-insensitive.
+                 * @enum {string}
+                 */
+                channel: "sms" | "call" | "email";
+                /** @description The step's sender, suiting its channel as the send's `from` does; default: the send's `from`, when it suits. */
+                from?: string;
+                /** @description The step's destination, suiting its channel; default: the send's `to`, when it suits. */
+                to?: string;
+            }[] | string;
+            /**
              * @description SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address.
              * @example OTPGATE
              */
@@ -935,7 +960,7 @@ export interface components {
              * @example 2FA
              */
             service: string;
-            /** @description The email subject: required for the email channel, ignored otherwise. */
+            /** @description The email subject: required for the email channel (the send's or a fallback step's), ignored otherwise. */
             subject?: string | null;
             /**
              * @description Seconds the OTP stays valid.
@@ -1004,12 +1029,30 @@ export interface components {
              * @enum {string}
              */
             status: "pending" | "verified" | "canceled" | "expired" | "failed";
+            /** @description The delivery workflow in order: the first step is the fields above; further ones come from `fallback` (SPEC §10.3). */
+            steps: components["schemas"]["SessionStepDto"][];
             /** @description Seconds. */
             timeout: number;
             /** @description Normalised: phone digits without + or 00, or a lower-cased email address. */
             to: string;
             /** @example /2fa/search/OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a */
             uri: string;
+        };
+        SessionStepDto: {
+            /** @enum {string} */
+            channel: "sms" | "call" | "email";
+            /** @example 2021-02-04T03:52:09.400+0000 */
+            dateSent: string | null;
+            deliveryError: string | null;
+            /**
+             * @description `waiting`: not started yet; `skipped`: the workflow ended (verified, canceled, locked, expired) before it started.
+             * @enum {string}
+             */
+            deliveryStatus: "queued" | "sent" | "delivered" | "undelivered" | "failed" | "waiting" | "skipped";
+            provider: string | null;
+            providerMessageId: string | null;
+            /** @description Normalised, as `to`. */
+            to: string;
         };
         SettingsDto: {
             /** @example AC0123456789abcdef0123456789abcdef */

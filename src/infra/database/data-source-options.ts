@@ -6,6 +6,7 @@ import { InitialSchema1764115200000 } from '../../migrations/1764115200000-initi
 import { DestinationFacts1767398400000 } from '../../migrations/1767398400000-destination-facts';
 import { AccountSettingsTable1767398500000 } from '../../migrations/1767398500000-account-settings';
 import { TestMessages1767398600000 } from '../../migrations/1767398600000-test-messages';
+import { ChannelFallback1767484800000 } from '../../migrations/1767484800000-channel-fallback';
 import { Account } from '../../modules/accounts/account.entity';
 import { Limit } from '../../modules/limits/limit.entity';
 import { Otp } from '../../modules/otp/otp.entity';
@@ -17,9 +18,10 @@ import { StatusWebhooks1767225600000 } from '../../migrations/1767225600000-stat
 import { IdempotencyKeys1767312000000 } from '../../migrations/1767312000000-idempotency-keys';
 import { IdempotencyKey } from '../../modules/idempotency/idempotency-key.entity';
 import { TestMessage } from '../../modules/otp/test-message.entity';
+import { OtpStep } from '../../modules/otp/otp-step.entity';
 import { AccountSettings } from '../../modules/protection/account-settings.entity';
 
-export const ENTITIES = [Account, Limit, Otp, OtpEvent, WebhookEndpoint, WebhookEvent, WebhookDelivery, IdempotencyKey, AccountSettings, TestMessage];
+export const ENTITIES = [Account, Limit, Otp, OtpEvent, WebhookEndpoint, WebhookEvent, WebhookDelivery, IdempotencyKey, AccountSettings, TestMessage, OtpStep];
 export const MIGRATIONS = [
   InitialSchema1764115200000,
   StatusWebhooks1767225600000,
@@ -27,6 +29,7 @@ export const MIGRATIONS = [
   DestinationFacts1767398400000,
   AccountSettingsTable1767398500000,
   TestMessages1767398600000,
+  ChannelFallback1767484800000,
 ];
 
 /** One definition of the connection for the app, the tests and the TypeORM CLI (ormconfig.ts). */

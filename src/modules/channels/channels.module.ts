@@ -7,6 +7,7 @@ import { queueConnection, queuePrefix } from '../../infra/redis/redis-target';
 import { CHANNELS } from './channel';
 import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryReceipts } from './delivery-receipts';
+import { NextSteps } from './next-steps';
 import { TwimlCallProvider } from './providers/call/twiml-call.provider';
 import { ConsoleProvider } from './providers/console.provider';
 import { CallProvider, EmailProvider, MessageProvider, SmsProvider } from './providers/message-provider';
@@ -44,6 +45,7 @@ export class ChannelsModule implements OnApplicationShutdown {
     const providers: Provider[] = [
       DeliveryProcessor,
       DeliveryReceipts,
+      NextSteps,
       { provide: SmsProvider, inject: [DeliveryReceipts], useFactory: (receipts: DeliveryReceipts) => smsProvider(config, receipts) },
       { provide: CallProvider, useFactory: () => callProvider(config) },
       { provide: EmailProvider, useFactory: () => emailProvider(config) },

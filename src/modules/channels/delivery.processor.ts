@@ -3,6 +3,7 @@ import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Secrets } from '../../infra/secrets/secrets';
 import { Channel } from './channel';
 import { DeliveryRecords, DeliveryTarget } from './delivery-records';
+import { NextSteps } from './next-steps';
 import { CallProvider, EmailProvider, MessageProvider, OutboundMessage, SmsProvider } from './providers/message-provider';
 import { DeliveryJob, DeliveryPostponed } from './queue/delivery-queue';
 
@@ -29,6 +30,7 @@ export class DeliveryProcessor {
     private readonly records: DeliveryRecords,
     private readonly secrets: Secrets,
     private readonly metrics: MetricsService,
+    private readonly nextSteps: NextSteps,
     sms: SmsProvider,
     call: CallProvider,
     email: EmailProvider,
@@ -38,13 +40,14 @@ export class DeliveryProcessor {
 
   async process(job: DeliveryJob, attempt: number, attempts: number): Promise<void> {
     if (job.sent) return this.recordSent(job);
-    const target = await this.ourOwn(job, () => this.records.load(job.requestId));
+    const target = await this.ourOwn(job, () => this.records.load(job.requestId, job.step ?? 0));
     if (!target) return;
     const provider = this.providers[target.channel];
     const code = this.open(job);
     if (code === undefined) {
-      // No secret opens it (an APP_SECRET dropped too early): no attempt can ever succeed.
-      return this.ourOwn(job, () => this.records.recordFailure(target, provider.name, 'the sealed code opens under none of the secrets in APP_SECRET', true));
+      // No secret opens it (an APP_SECRET dropped too early): no attempt can ever succeed, nor can a later step's.
+      await this.ourOwn(job, () => this.records.recordFailure(target, provider.name, 'the sealed code opens under none of the secrets in APP_SECRET', true));
+      return this.failedForGood(target);
     }
     let providerMessageId: string | undefined;
     try {
@@ -55,15 +58,24 @@ export class DeliveryProcessor {
       this.logger.warn({ requestId: target.requestId, provider: provider.name, attempt, attempts, reason }, last ? 'delivery failed for good' : 'delivery attempt failed');
       await this.ourOwn(job, () => this.records.recordFailure(target, provider.name, `attempt ${attempt}/${attempts}: ${reason}`, last));
       this.metrics.deliveries.inc({ provider: provider.name, outcome: last ? 'failed' : 'attempt_failed' });
+      if (last) await this.failedForGood(target);
       throw error;
     }
     this.metrics.deliveries.inc({ provider: provider.name, outcome: 'sent' });
-    await this.recordSent({ ...job, sent: { provider: provider.name, providerMessageId: providerMessageId ?? null, accountSid: target.accountSid } });
+    await this.recordSent({ ...job, sent: { provider: provider.name, providerMessageId: providerMessageId ?? null, accountSid: target.accountSid, more: target.step < target.fallbackSteps } });
   }
 
-  private recordSent(job: DeliveryJob): Promise<void> {
-    const { provider, providerMessageId, accountSid } = job.sent!;
-    return this.ourOwn(job, () => this.records.markSent(job.requestId, provider, providerMessageId, accountSid));
+  /** A step that will never be delivered: the next one, if any, starts now. */
+  private async failedForGood(target: DeliveryTarget): Promise<void> {
+    if (target.step < target.fallbackSteps) await this.nextSteps.afterFailure(target.requestId, target.step);
+  }
+
+  private async recordSent(job: DeliveryJob): Promise<void> {
+    const { provider, providerMessageId, accountSid, more } = job.sent!;
+    const step = job.step ?? 0;
+    await this.ourOwn(job, () => this.records.markSent(job.requestId, step, provider, providerMessageId, accountSid));
+    // A job recorded after a restart may not know: the next step's job is queued once, by id, either way.
+    if (more !== false) await this.nextSteps.afterSent(job.requestId, step);
   }
 
   /** A step on otpgate's own records: its failure postpones the job instead of costing an attempt. */
@@ -91,7 +103,7 @@ export class DeliveryProcessor {
 }
 
 /** The message text: `{code}` replaced by the code (for a call, its digits spaced out so TTS reads them one by one). */
-export function render(target: DeliveryTarget, code: string): OutboundMessage {
+export function render(target: Omit<DeliveryTarget, 'step' | 'fallbackSteps'>, code: string): OutboundMessage {
   const spoken = target.channel === 'call' ? code.split('').join(' ') : code;
   return {
     requestId: target.requestId,

@@ -6,14 +6,21 @@ import { SessionDto } from './dto/session.dto';
 import { OtpEvent, SNAPSHOT } from './otp-event.entity';
 import { OtpEventType } from './otp-events';
 import { Otp } from './otp.entity';
+import { OtpStore } from './otp.store';
 
 /** What a session's send fixed for good: read from `otp_session` beside an event's snapshot. */
-const FIXED = ['service', 'channel', 'from', 'to', 'codeLength', 'timeout', 'guardTime', 'limits', 'dateCreated', 'dateExpires', 'country', 'numberType'] as const;
+const FIXED = ['service', 'channel', 'from', 'to', 'codeLength', 'timeout', 'guardTime', 'limits', 'dateCreated', 'dateExpires', 'country', 'numberType', 'fallbackSteps'] as const;
+
+/** The events of one step's delivery: with fallback steps, they say which step (SPEC §10.3). */
+const STEP_EVENTS: readonly OtpEventType[] = ['otp.sent', 'otp.delivered', 'otp.undelivered', 'otp.delivery_failed'];
 
 /** An event of the outbox with the session record (SPEC §6) as the change left it. */
 export interface RecordedOtpEvent {
   requestId: string;
   type: OtpEventType;
+  step: number;
+  /** The step, for the payload: only on a step's delivery event of an OTP with fallback steps. */
+  reportedStep?: number;
   accountSid: string;
   dateOccurred: number;
   data: SessionDto;
@@ -32,6 +39,7 @@ export class OtpEventLog {
 
   constructor(
     private readonly sql: Sql,
+    private readonly store: OtpStore,
     dataSource: DataSource,
   ) {
     this.events = new RowMapping(dataSource, OtpEvent);
@@ -41,15 +49,25 @@ export class OtpEventLog {
 
   async next(limit: number): Promise<RecordedOtpEvent[]> {
     const rows = await this.sql.rows<Record<string, unknown>>(`${this.oldest} LIMIT ${Number(limit)}`, {});
-    return rows.map((row) => {
+    const sessions = rows.map((row) => {
       const event = this.events.fromRow(row);
-      const session = { ...this.fixed.fromRow(row), ...pick(event, SNAPSHOT), requestId: event.requestId, accountSid: event.accountSid } as Otp;
-      return { requestId: event.requestId, type: event.type, accountSid: event.accountSid, dateOccurred: event.dateOccurred, data: SessionDto.from(session, event.dateOccurred) };
+      return { event, session: { ...this.fixed.fromRow(row), ...pick(event, SNAPSHOT), requestId: event.requestId, accountSid: event.accountSid } as Otp };
     });
+    // The fallback steps as they are now: they have no snapshot of their own.
+    const steps = await this.store.steps([...new Set(sessions.filter(({ session }) => session.fallbackSteps > 0).map(({ session }) => session.requestId))]);
+    return sessions.map(({ event, session }) => ({
+      requestId: event.requestId,
+      type: event.type,
+      step: event.step,
+      reportedStep: session.fallbackSteps > 0 && STEP_EVENTS.includes(event.type) ? event.step : undefined,
+      accountSid: event.accountSid,
+      dateOccurred: event.dateOccurred,
+      data: SessionDto.from(session, event.dateOccurred, steps.get(session.requestId)),
+    }));
   }
 
-  consumed(event: Pick<RecordedOtpEvent, 'requestId' | 'type'>): SqlStatement {
-    return ['DELETE FROM otp_event WHERE requestId = :requestId AND type = :type', { requestId: event.requestId, type: event.type }];
+  consumed(event: Pick<RecordedOtpEvent, 'requestId' | 'type' | 'step'>): SqlStatement {
+    return ['DELETE FROM otp_event WHERE requestId = :requestId AND type = :type AND step = :step', { requestId: event.requestId, type: event.type, step: event.step }];
   }
 
   /** Events not relayed yet, and when the oldest of them happened. */

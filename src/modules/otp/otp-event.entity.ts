@@ -22,6 +22,10 @@ export class OtpEvent {
   @PrimaryColumn({ type: 'varchar', length: 32 })
   type: OtpEventType;
 
+  /** The step a delivery event reports (SPEC §10.3); 0 for the first step and for the OTP's own events. */
+  @PrimaryColumn({ type: 'int', default: 0 })
+  step: number;
+
   @Column({ type: 'varchar', length: 34 })
   accountSid: string;
 

@@ -16,7 +16,8 @@ const RECOVERY_BATCH = 1000;
  * - recovery: a pending OTP whose delivery is still `queued` but whose job may never have been
  *   enqueued (the process died between the insert and the enqueue, Redis was down, or the
  *   in-process queue was lost with its process) is enqueued again; the job id is the request id,
- *   so a job that does exist is not duplicated;
+ *   so a job that does exist is not duplicated. The same for fallback steps (SPEC §10.3): a
+ *   started step's delivery, and the next step of a workflow, due now or after its `after`;
  * - expiry: OTPs past their timeout or guard time get the status the clock already gives them,
  *   so the records and usage counts are true without a read-time computation; captured test
  *   messages older than a day are deleted.
@@ -69,6 +70,11 @@ export class OtpSweeper implements OnApplicationBootstrap, OnModuleDestroy {
     const stranded = await this.store.stranded(now - graceMs, now, RECOVERY_BATCH);
     let queued = 0;
     for (const otp of stranded) if (await this.queue.requeue({ requestId: otp.requestId, channel: otp.channel, sealedCode: otp.sealedCode! })) queued++;
+    // Fallback steps: one started whose job was lost, or the next one due (or waiting for its `after`) whose job was never queued.
+    for (const step of await this.store.pendingSteps(now - graceMs, now, RECOVERY_BATCH)) {
+      const job = { requestId: step.requestId, channel: step.channel, sealedCode: step.sealedCode, step: step.position };
+      if (await this.queue.requeue(job, Math.max(0, step.dueAt - now))) queued++;
+    }
     if (queued) this.logger.log(`queued ${queued} stranded deliveries again`);
     return queued;
   }

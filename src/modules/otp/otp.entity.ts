@@ -25,6 +25,8 @@ export const TEST_PROVIDER = 'test';
 // Sweeps: deliveries never queued (recovery) and OTPs past their expiry.
 @Index('IDX_otp_delivery_created', ['deliveryStatus', 'dateCreated'])
 @Index('IDX_otp_status_expires', ['status', 'dateExpires'])
+// Recovery of fallback workflows: the pending OTPs that have further steps.
+@Index('IDX_otp_status_fallback', ['status', 'fallbackSteps'])
 export class Otp {
   @PrimaryColumn({ type: 'varchar', length: 35 })
   requestId: string;
@@ -139,4 +141,12 @@ export class Otp {
 
   @TimestampColumn()
   dateExpires: number;
+
+  /** Fallback steps after the first (SPEC §10.3), in `otp_step`; 0 for a send without `fallback`. */
+  @Column({ type: 'int', default: 0 })
+  fallbackSteps: number;
+
+  /** The latest step started: 0 (this record's own delivery) up to `fallbackSteps`. */
+  @Column({ type: 'int', default: 0 })
+  currentStep: number;
 }

@@ -5,7 +5,7 @@ import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
 import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Secrets } from '../../infra/secrets/secrets';
-import { phoneFacts } from '../../common/phone-numbers';
+import { PhoneFacts, phoneFacts } from '../../common/phone-numbers';
 import { withTimeout } from '../../common/timeout';
 import { Account } from '../accounts/account.entity';
 import { AccountsService } from '../accounts/accounts.service';
@@ -15,7 +15,8 @@ import { IdempotencyClaim, IdempotencyKeys } from '../idempotency/idempotency-ke
 import { LimitsService } from '../limits/limits.service';
 import { FraudGuard } from '../protection/fraud/fraud-guard.service';
 import { SettingsService } from '../protection/settings.service';
-import { destinationRefusal } from '../protection/settings-rules';
+import { destinationRefusal, EffectiveSettings } from '../protection/settings-rules';
+import { Channel } from '../channels/channel';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp, TEST_PROVIDER } from './otp.entity';
 import { randomCode } from './otp-code';
@@ -76,16 +77,11 @@ export class OtpService {
     const { to, from, limits } = input;
     const channel = input.channel ?? 'sms';
 
-    // 1. Destination controls, before any limit is consumed (483). Email is not subject to them.
+    // 1. Destination controls, before any limit is consumed (483), for every step's destination. Email is not subject to them.
     const settings = await this.settings.effective(account);
-    const phone = channel === 'email' ? null : phoneFacts(to);
-    if (phone) {
-      const refusal = destinationRefusal(settings, channel as 'sms' | 'call', to, phone);
-      if (refusal) {
-        this.metrics.sendRefusals.inc({ reason: refusal.reason, country: phone.country ?? 'unknown', dry_run: 'false' });
-        throw new AppError('DESTINATION_NOT_PERMITTED', { why: refusal.why });
-      }
-    }
+    const steps = input.fallback ?? [];
+    const phone = this.permitted(settings, channel, to);
+    for (const step of steps) this.permitted(settings, step.channel, step.to);
 
     // 2. A test number gets its fixed code and no message; test mode captures every message instead.
     const testNumber = settings.testNumbers.get(to);
@@ -129,10 +125,7 @@ export class OtpService {
       guarded: Boolean(input.guardTime),
       limits: limits ? JSON.stringify(Object.fromEntries(limits)) : null,
       body: input.body,
-      subject: channel === 'email' ? (input.subject ?? null) : null,
-      voice: channel === 'call' ? (input.voice ?? 'man') : null,
-      language: channel === 'call' ? (input.language ?? 'en') : null,
-      repeat: channel === 'call' ? (input.repeat ?? 1) : null,
+      ...channelFields(input),
       dateCreated: now,
       dateUpdated: now,
       dateSent: test ? now : null,
@@ -145,6 +138,8 @@ export class OtpService {
       country: phone?.country ?? null,
       numberType: phone?.numberType ?? null,
       fraudPrefix: counted?.key.prefix ?? null,
+      fallbackSteps: steps.length,
+      currentStep: 0,
     };
     const captured = settings.testMode ? this.captured(otp, code) : undefined;
 
@@ -152,7 +147,7 @@ export class OtpService {
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
     // With a key, its completion is part of the same transaction: one key never stores two OTPs.
     const completion = claim && this.idempotency.completion(claim, 200, { code: 200, message: 'OK', requestID: requestId });
-    const replaced = await this.store.insertReplacing(otp, now, guardEnd, { guard: completion, captured });
+    const replaced = await this.store.insertReplacing(otp, now, guardEnd, { guard: completion, captured, steps });
     if (replaced === null) throw new AppError('IDEMPOTENCY_IN_PROGRESS');
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
     this.metrics.otps.inc({ event: 'sent', channel });
@@ -165,6 +160,18 @@ export class OtpService {
       this.logger.warn({ err: error, requestId }, 'delivery not queued yet; the recovery sweep will queue it'),
     );
     return requestId;
+  }
+
+  /** Refuses (483) a phone destination the account's controls do not permit on `channel`; returns its facts (null for email). */
+  private permitted(settings: EffectiveSettings, channel: Channel, to: string): PhoneFacts | null {
+    if (channel === 'email') return null;
+    const phone = phoneFacts(to);
+    const refusal = destinationRefusal(settings, channel, to, phone);
+    if (refusal) {
+      this.metrics.sendRefusals.inc({ reason: refusal.reason, country: phone.country ?? 'unknown', dry_run: 'false' });
+      throw new AppError('DESTINATION_NOT_PERMITTED', { why: refusal.why });
+    }
+    return phone;
   }
 
   /** The message as a provider would have received it, sealed: only GET /2fa/test/messages opens it. */
@@ -264,14 +271,24 @@ export function sendFingerprint(input: SendOtpDto): string {
     from: input.from,
     to: input.to,
     body: input.body,
-    subject: channel === 'email' ? (input.subject ?? null) : null,
-    voice: channel === 'call' ? (input.voice ?? 'man') : null,
-    language: channel === 'call' ? (input.language ?? 'en') : null,
-    repeat: channel === 'call' ? (input.repeat ?? 1) : null,
+    ...channelFields(input),
     length: input.length ?? 6,
     timeout: input.timeout ?? 300,
     guardTime: input.guardTime ?? null,
     limits: input.limits ?? null,
+    fallback: input.fallback ?? null,
   };
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+}
+
+/** The fields of the channels a send's workflow uses (its own and its fallback steps'), defaults filled in; null for the others. */
+function channelFields(input: SendOtpDto): Pick<Otp, 'subject' | 'voice' | 'language' | 'repeat'> {
+  const channels = new Set([input.channel ?? 'sms', ...(input.fallback ?? []).map((step) => step.channel)]);
+  const call = channels.has('call');
+  return {
+    subject: channels.has('email') ? (input.subject ?? null) : null,
+    voice: call ? (input.voice ?? 'man') : null,
+    language: call ? (input.language ?? 'en') : null,
+    repeat: call ? (input.repeat ?? 1) : null,
+  };
 }

@@ -5,8 +5,10 @@ import { Sql, SqlParams, SqlStatement } from '../../infra/database/sql';
 import { Channel } from '../channels/channel';
 import { OtpEvent, SNAPSHOT } from './otp-event.entity';
 import { OtpEventAudience, OtpEventType } from './otp-events';
+import { FallbackStep } from './send-input';
 import { MAX_VERIFY_ATTEMPTS, Otp } from './otp.entity';
 import { TestMessage } from './test-message.entity';
+import { OtpStep } from './otp-step.entity';
 import { EXPIRED, GUARD_ENDED, LOCKED, VERIFIABLE } from './otp-state';
 
 /** What verify and cancel decide on; they never read the body or the sealed code. */
@@ -15,6 +17,24 @@ export type OtpState = Pick<Otp, (typeof STATE)[number]>;
 
 /** A delivery whose job may never have been enqueued. */
 export type StrandedDelivery = Pick<Otp, 'requestId' | 'channel' | 'sealedCode'>;
+
+/** A fallback step to deliver: its position and channel, the wait before it, and the OTP's sealed code. */
+export interface PendingStep {
+  requestId: string;
+  position: number;
+  channel: Channel;
+  afterSeconds: number;
+  sealedCode: string;
+}
+
+/** The step a receipt was for. */
+export interface ReceiptMatch {
+  requestId: string;
+  step: number;
+}
+
+/** The sealed code stays while a further step may still need it (SPEC §10.3); else it goes once delivery ends. */
+const KEEP_SEALED_FOR_NEXT = 'sealedCode = CASE WHEN currentStep < fallbackSteps THEN sealedCode ELSE NULL END';
 
 /** Clears the sealed code wherever an OTP stops being deliverable (SPEC §4: the code exists only to be delivered). */
 const CANCELED = "status = 'canceled', dateCanceled = :now, dateUpdated = :now, sealedCode = NULL";
@@ -43,6 +63,7 @@ export class OtpStore {
   /** `INSERT INTO otp_event (...) SELECT ... FROM otp_session o WHERE `: the event's columns, and the session's as they are now. */
   private readonly recordEvent: string;
   private readonly testMessage: RowMapping<TestMessage>;
+  private readonly step: RowMapping<OtpStep>;
 
   constructor(
     private readonly sql: Sql,
@@ -51,10 +72,11 @@ export class OtpStore {
   ) {
     this.whole = new RowMapping(dataSource, Otp);
     this.state = new RowMapping(dataSource, Otp, STATE);
-    const target = new RowMapping(dataSource, OtpEvent, ['requestId', 'type', 'accountSid', 'dateOccurred', ...SNAPSHOT]).columnList();
+    const target = new RowMapping(dataSource, OtpEvent, ['requestId', 'type', 'step', 'accountSid', 'dateOccurred', ...SNAPSHOT]).columnList();
     const source = new RowMapping(dataSource, Otp, SNAPSHOT).columnList('o');
-    this.recordEvent = `INSERT INTO otp_event (${target}) SELECT o.requestId, :eventType, o.accountSid, :now, ${source} FROM otp_session o WHERE `;
+    this.recordEvent = `INSERT INTO otp_event (${target}) SELECT o.requestId, :eventType, :eventStep, o.accountSid, :now, ${source} FROM otp_session o WHERE `;
     this.testMessage = new RowMapping(dataSource, TestMessage);
+    this.step = new RowMapping(dataSource, OtpStep);
   }
 
   /**
@@ -63,9 +85,10 @@ export class OtpStore {
    * transaction. Returns how many it replaced. Only earlier ones: two sends racing each replace
    * the other's predecessor, never each other. With `guard` (an idempotency key's completion),
    * the guard runs first and the rest only if it changed a row: null when it did not, and
-   * nothing was stored. `captured`: the message of an account in test mode, kept with it.
+   * nothing was stored. `captured`: the message of an account in test mode, kept with it;
+   * `steps`: its fallback steps, stored `waiting`.
    */
-  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, { guard, captured }: { guard?: SqlStatement; captured?: TestMessage } = {}): Promise<number | null> {
+  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, { guard, captured, steps = [] }: { guard?: SqlStatement; captured?: TestMessage; steps?: readonly FallbackStep[] } = {}): Promise<number | null> {
     // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR:
     // MariaDB's range optimizer turned the OR into ranges over every index starting with those
     // columns, which doubled the UPDATE's CPU; the destination index alone serves `<=`.
@@ -85,6 +108,13 @@ export class OtpStore {
             onlyIfGuarded,
           ],
       ...(captured ? [[this.testMessage.insert, this.testMessage.params(captured), onlyIfGuarded] as SqlStatement] : []),
+      ...steps.map(
+        (step, index): SqlStatement => [
+          this.step.insert,
+          this.step.params({ requestId: otp.requestId, position: index + 1, channel: step.channel, from: step.from, to: step.to, afterSeconds: step.after, deliveryStatus: 'waiting', deliveryError: null, provider: null, providerMessageId: null, dateSent: null, dateUpdated: now }),
+          onlyIfGuarded,
+        ],
+      ),
     );
     // Those canceled at once are events now; those a guard time keeps, when the sweep writes their end.
     const events = guardEnd === null && (await this.audience.receives(otp.accountSid, 'otp.canceled'));
@@ -157,44 +187,154 @@ export class OtpStore {
     return (await this.change(update, 'otp.canceled', otp.accountSid, 'o.requestId = :requestId')) > 0;
   }
 
-  /** `accountSid` when known: without it, the event is recorded whenever any account receives it. */
-  async markSent(requestId: string, provider: string, providerMessageId: string | null, now: number, accountSid?: string): Promise<void> {
-    await this.change(
-      [
-        "UPDATE otp_session SET deliveryStatus = 'sent', provider = :provider, providerMessageId = :providerMessageId, deliveryError = NULL, sealedCode = NULL, dateSent = :now, dateUpdated = :now WHERE requestId = :requestId",
-        { requestId, provider, providerMessageId, now },
-      ],
-      'otp.sent',
-      accountSid,
-      'o.requestId = :requestId',
-    );
+  /**
+   * A step handed to its provider. `accountSid` when known: without it, the event is recorded
+   * whenever any account receives it. The sealed code stays while a further step may need it.
+   */
+  async markSent(requestId: string, step: number, provider: string, providerMessageId: string | null, now: number, accountSid?: string): Promise<void> {
+    const params = { requestId, step, provider, providerMessageId, now };
+    const update: SqlStatement =
+      step === 0
+        ? [
+            `UPDATE otp_session SET deliveryStatus = 'sent', provider = :provider, providerMessageId = :providerMessageId, deliveryError = NULL, ${KEEP_SEALED_FOR_NEXT}, dateSent = :now, dateUpdated = :now WHERE requestId = :requestId`,
+            params,
+          ]
+        : [
+            "UPDATE otp_step SET deliveryStatus = 'sent', provider = :provider, providerMessageId = :providerMessageId, deliveryError = NULL, dateSent = :now, dateUpdated = :now WHERE requestId = :requestId AND position = :step",
+            params,
+          ];
+    const last: SqlStatement[] = step === 0 ? [] : [['UPDATE otp_session SET sealedCode = NULL WHERE requestId = :requestId AND fallbackSteps = :step', params, 0]];
+    await this.changeAll([update, ...last], 'otp.sent', accountSid, 'o.requestId = :requestId', step);
   }
 
-  /** A failed attempt; the last one also fails the delivery and, if it was still pending, the OTP. */
-  async recordFailure(requestId: string, accountSid: string, provider: string, error: string, last: boolean, now: number): Promise<void> {
-    const failure = last ? ", deliveryStatus = 'failed', sealedCode = NULL, status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END" : '';
-    const update: SqlStatement = [
-      `UPDATE otp_session SET provider = :provider, deliveryError = :error, dateUpdated = :now${failure} WHERE requestId = :requestId`,
-      { requestId, provider, error: error.slice(0, 512), now },
+  /**
+   * A failed attempt of a step; the last one fails the step's delivery and, once no step is left
+   * that could reach the user (none further, none handed to a provider before), the OTP itself:
+   * true when it did.
+   */
+  async recordFailure(requestId: string, step: number, accountSid: string, provider: string, error: string, last: boolean, now: number): Promise<boolean> {
+    const params = { requestId, step, provider, error: error.slice(0, 512), now };
+    const failed = last ? ", deliveryStatus = 'failed'" : '';
+    const update: SqlStatement =
+      step === 0
+        ? [`UPDATE otp_session SET provider = :provider, deliveryError = :error, dateUpdated = :now${failed} WHERE requestId = :requestId`, params]
+        : [`UPDATE otp_step SET provider = :provider, deliveryError = :error, dateUpdated = :now${failed} WHERE requestId = :requestId AND position = :step`, params];
+    if (!last) {
+      await this.sql.run(update[0], update[1]);
+      return false;
+    }
+    // Every step failed (or came back undelivered): the OTP can never be received.
+    const unreached = `fallbackSteps = :step AND deliveryStatus IN ('failed', 'undelivered')
+      AND NOT EXISTS (SELECT 1 FROM otp_step s WHERE s.requestId = :requestId AND s.deliveryStatus IN ('sent', 'delivered'))`;
+    const fail: SqlStatement = [
+      `UPDATE otp_session SET status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END, sealedCode = NULL, dateUpdated = :now WHERE requestId = :requestId AND ${unreached}`,
+      params,
+      0,
     ];
-    if (last) await this.change(update, 'otp.delivery_failed', accountSid, "o.requestId = :requestId AND o.deliveryStatus = 'failed'");
-    else await this.sql.run(update[0], update[1]);
+    const [, otpFailed] = await this.changeAll([update, fail], 'otp.delivery_failed', accountSid, 'o.requestId = :requestId', step);
+    return otpFailed > 0;
   }
 
-  /** A provider's receipt for a message it accepted; false when no OTP has that message id (yet). */
-  async recordReceipt(provider: string, providerMessageId: string, delivered: boolean, error: string | null, now: number): Promise<boolean> {
+  /**
+   * A provider's receipt for a message it accepted, on whichever step sent it; null when no OTP
+   * has that message id (yet).
+   */
+  async recordReceipt(provider: string, providerMessageId: string, delivered: boolean, error: string | null, now: number): Promise<ReceiptMatch | null> {
+    const match = { provider, providerMessageId };
+    const [first] = await this.sql.rows<{ requestId: string }>('SELECT requestId FROM otp_session WHERE providerMessageId = :providerMessageId AND provider = :provider', match);
+    const [further] = first ? [] : await this.sql.rows<{ requestId: string; position: number | string }>('SELECT requestId, position FROM otp_step WHERE providerMessageId = :providerMessageId AND provider = :provider', match);
+    const found = first ? { requestId: first.requestId, step: 0 } : further ? { requestId: further.requestId, step: Number(further.position) } : null;
+    if (!found) return null;
     const deliveryStatus = delivered ? 'delivered' : 'undelivered';
-    const changed = await this.change(
-      [
-        `UPDATE otp_session SET deliveryStatus = :deliveryStatus, deliveryError = :error, dateUpdated = :now
-          WHERE provider = :provider AND providerMessageId = :providerMessageId AND deliveryStatus IN ('sent', 'delivered', 'undelivered')`,
-        { provider, providerMessageId, deliveryStatus, error: delivered ? null : (error ?? 'undelivered').slice(0, 512), now },
-      ],
-      delivered ? 'otp.delivered' : 'otp.undelivered',
-      undefined,
-      'o.provider = :provider AND o.providerMessageId = :providerMessageId AND o.deliveryStatus = :deliveryStatus',
+    const params = { ...match, ...found, deliveryStatus, error: delivered ? null : (error ?? 'undelivered').slice(0, 512), now };
+    const set = 'deliveryStatus = :deliveryStatus, deliveryError = :error, dateUpdated = :now';
+    const received = "provider = :provider AND providerMessageId = :providerMessageId AND deliveryStatus IN ('sent', 'delivered', 'undelivered')";
+    const update: SqlStatement =
+      found.step === 0
+        ? [`UPDATE otp_session SET ${set} WHERE requestId = :requestId AND ${received}`, params]
+        : [`UPDATE otp_step SET ${set} WHERE requestId = :requestId AND position = :step AND ${received}`, params];
+    await this.changeAll([update], delivered ? 'otp.delivered' : 'otp.undelivered', undefined, 'o.requestId = :requestId', found.step);
+    return found;
+  }
+
+  /** A fallback step as its delivery needs it, with the session's; null unless it is the step in progress of a verifiable OTP. */
+  async findStep(requestId: string, position: number, now: number): Promise<{ otp: Otp; step: OtpStep } | null> {
+    const otp = await this.find(requestId);
+    if (!otp || otp.currentStep !== position || !VERIFIABLE.test(otp, now)) return null;
+    const [row] = await this.sql.rows<Record<string, unknown>>(`${this.step.select} WHERE requestId = :requestId AND position = :position`, { requestId, position });
+    return row ? { otp, step: this.step.fromRow(row) } : null;
+  }
+
+  /** The fallback steps of OTPs, in order, per request id. */
+  async steps(requestIds: readonly string[]): Promise<Map<string, OtpStep[]>> {
+    const steps = new Map<string, OtpStep[]>();
+    if (!requestIds.length) return steps;
+    const ids: SqlParams = {};
+    requestIds.forEach((id, i) => (ids[`id${i}`] = id));
+    const rows = await this.sql.rows<Record<string, unknown>>(`${this.step.select} WHERE requestId IN (${requestIds.map((_, i) => `:id${i}`).join(', ')}) ORDER BY requestId, position`, ids);
+    for (const row of rows) {
+      const step = this.step.fromRow(row);
+      steps.set(step.requestId, [...(steps.get(step.requestId) ?? []), step]);
+    }
+    return steps;
+  }
+
+  /**
+   * Starts fallback step `position`: only while the step before it is the one in progress and the
+   * OTP is verifiable, so a verify, cancel, lockout or expiry that came first wins and no step
+   * starts after it (the same row decides both). True when it started now.
+   */
+  async startStep(requestId: string, position: number, now: number): Promise<boolean> {
+    const params = { requestId, position, previous: position - 1, now };
+    const [started] = await this.sql.transaction([
+      [`UPDATE otp_session SET currentStep = :position, dateUpdated = :now WHERE requestId = :requestId AND currentStep = :previous AND fallbackSteps >= :position AND ${VERIFIABLE.sql()}`, params],
+      ["UPDATE otp_step SET deliveryStatus = 'queued', dateUpdated = :now WHERE requestId = :requestId AND position = :position AND deliveryStatus = 'waiting'", params, 0],
+    ]);
+    return started > 0;
+  }
+
+  /**
+   * The step that would come after `position`, for a verifiable OTP whose step `position` is in
+   * progress and whose next step still waits, with the sealed code its delivery needs.
+   */
+  async nextStep(requestId: string, position: number, now: number): Promise<PendingStep | null> {
+    const [row] = await this.sql.rows<PendingStep & { position: number | string; afterSeconds: number | string }>(
+      `SELECT o.requestId, s.position, s.channel, s.afterSeconds, o.sealedCode FROM otp_session o JOIN otp_step s ON s.requestId = o.requestId AND s.position = o.currentStep + 1
+        WHERE o.requestId = :requestId AND o.currentStep = :position AND s.deliveryStatus = 'waiting' AND o.sealedCode IS NOT NULL AND ${VERIFIABLE.sql('o.')}`,
+      { requestId, position, now },
     );
-    return changed > 0;
+    return row ? { ...row, position: Number(row.position), afterSeconds: Number(row.afterSeconds) } : null;
+  }
+
+  /**
+   * For recovery after a restart: fallback workflows whose next step is due or waits for its
+   * `after` (the step in progress handed over or failed), and steps started but never delivered
+   * (created at or before `createdBy`). Through the pending OTPs that have steps only.
+   */
+  async pendingSteps(createdBy: number, now: number, limit: number): Promise<(PendingStep & { dueAt: number })[]> {
+    const current = "CASE WHEN o.currentStep = 0 THEN o.deliveryStatus ELSE c.deliveryStatus END";
+    const rows = await this.sql.rows<Record<string, string | number | null>>(
+      `SELECT o.requestId, s.position, s.channel, s.afterSeconds, s.deliveryStatus, o.sealedCode, ${current} AS currentStatus,
+          CASE WHEN o.currentStep = 0 THEN o.dateSent ELSE c.dateSent END AS currentSent
+        FROM otp_session o JOIN otp_step s ON s.requestId = o.requestId AND s.position IN (o.currentStep, o.currentStep + 1)
+          LEFT JOIN otp_step c ON c.requestId = o.requestId AND c.position = o.currentStep
+        WHERE o.status = 'pending' AND o.fallbackSteps > 0 AND o.sealedCode IS NOT NULL AND ${VERIFIABLE.sql('o.')}
+          AND ((s.position = o.currentStep AND s.deliveryStatus = 'queued' AND s.dateUpdated <= :createdBy)
+            OR (s.position = o.currentStep + 1 AND s.deliveryStatus = 'waiting' AND ${current} IN ('sent', 'delivered', 'undelivered', 'failed')))
+        ORDER BY o.dateCreated LIMIT ${Number(limit)}`,
+      { createdBy, now },
+    );
+    return rows.map((row) => {
+      const waitsForAfter = row.deliveryStatus === 'waiting' && (row.currentStatus === 'sent' || row.currentStatus === 'delivered');
+      return {
+        requestId: String(row.requestId),
+        position: Number(row.position),
+        channel: row.channel as Channel,
+        afterSeconds: Number(row.afterSeconds),
+        sealedCode: String(row.sealedCode),
+        dueAt: waitsForAfter ? Number(row.currentSent ?? 0) + Number(row.afterSeconds) * 1000 : 0,
+      };
+    });
   }
 
   /** Pending OTPs still `queued` and created at or before `createdBy`, oldest first. */
@@ -264,18 +404,23 @@ export class OtpStore {
    * parameters. Resolves with the rows the UPDATE changed.
    */
   private async change(update: SqlStatement, type: OtpEventType, accountSid: string | undefined, where: string): Promise<number> {
+    return (await this.changeAll([update], type, accountSid, where))[0];
+  }
+
+  /** `change` for several statements in one transaction, the event reporting `step`; resolves with the rows each changed. */
+  private async changeAll(statements: SqlStatement[], type: OtpEventType, accountSid: string | undefined, where: string, step = 0): Promise<number[]> {
     const listened = accountSid === undefined ? await this.audience.receivesAny(type) : await this.audience.receives(accountSid, type);
-    if (!listened) return this.sql.run(update[0], update[1]);
-    const [changed] = await this.sql.transaction([update, this.event(type, where, update[1], 0)]);
-    if (changed) this.audience.recorded();
+    if (!listened) return statements.length === 1 ? [await this.sql.run(statements[0][0], statements[0][1])] : this.sql.transaction(statements);
+    const changed = await this.sql.transaction([...statements, this.event(type, where, statements[0][1], 0, step)]);
+    if (changed[0]) this.audience.recorded();
     return changed;
   }
 
-  /** The INSERT of `type` for the OTPs `where` selects, once per (OTP, type); run only if statement `ifChanged` changed rows. */
-  private event(type: OtpEventType, where: string, params: SqlParams, ifChanged: number): SqlStatement {
+  /** The INSERT of `type` for the OTPs `where` selects, once per (OTP, type, step); run only if statement `ifChanged` changed rows. */
+  private event(type: OtpEventType, where: string, params: SqlParams, ifChanged: number, step = 0): SqlStatement {
     return [
-      `${this.recordEvent}${where} AND NOT EXISTS (SELECT 1 FROM otp_event e WHERE e.requestId = o.requestId AND e.type = :eventType)`,
-      { ...params, eventType: type },
+      `${this.recordEvent}${where} AND NOT EXISTS (SELECT 1 FROM otp_event e WHERE e.requestId = o.requestId AND e.type = :eventType AND e.step = :eventStep)`,
+      { ...params, eventType: type, eventStep: step },
       ifChanged,
     ];
   }

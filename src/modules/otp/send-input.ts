@@ -67,3 +67,62 @@ export function limitsMap(value: unknown): [string, string][] | undefined | Refu
   }
   return entries.length ? entries : undefined;
 }
+
+/** SPEC §10.3: at most this many further steps, each waiting at least MIN_AFTER_S (default DEFAULT_AFTER_S). */
+export const MAX_FALLBACK_STEPS = 3;
+export const DEFAULT_AFTER_S = 30;
+export const MIN_AFTER_S = 5;
+const MAX_AFTER_S = 86_400;
+
+/** A further step as the service receives it: destination and sender normalised for its channel. */
+export interface FallbackStep {
+  channel: Channel;
+  to: string;
+  from: string;
+  /** Seconds the step before it waits, once handed to its provider, for a verify. */
+  after: number;
+}
+
+/**
+ * `fallback` (SPEC §10.3): a list of up to 3 steps `{channel, to?, from?, after?}`, as a JSON value
+ * or a string holding JSON. `to` and `from` default to the send's when those suit the step's
+ * channel; a refusal names the step (`fallback[1].to`). An empty list is no fallback.
+ */
+export function fallbackSteps(value: unknown, input: Record<string, unknown>): FallbackStep[] | undefined | Refused {
+  let list = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value);
+    } catch {
+      return new Refused('must be a JSON list of steps');
+    }
+  }
+  if (!Array.isArray(list)) return new Refused('must be a list of steps {channel, to, after}');
+  if (list.length > MAX_FALLBACK_STEPS) return new Refused(`at most ${MAX_FALLBACK_STEPS} steps`);
+  const steps: FallbackStep[] = [];
+  for (const [index, item] of list.entries()) {
+    const step = fallbackStep(item);
+    if (step instanceof Refused) return new Refused(step.why, `[${index}]${step.path}`);
+    steps.push(step);
+  }
+  return steps.length ? steps : undefined;
+
+  function fallbackStep(item: unknown): FallbackStep | Refused {
+    if (!item || typeof item !== 'object' || Array.isArray(item)) return new Refused('must be an object {channel, to, after}');
+    const fields = item as Record<string, unknown>;
+    const unknownField = Object.keys(fields).find((key) => !['channel', 'to', 'from', 'after'].includes(key));
+    if (unknownField) return new Refused('is not a field of a step', `.${unknownField}`);
+    const channel = typeof fields.channel === 'string' ? fields.channel.trim().toLowerCase() : fields.channel;
+    if (!(CHANNELS as readonly unknown[]).includes(channel)) return new Refused(`must be one of ${CHANNELS.join(', ')}`, '.channel');
+    const own = { channel };
+    const to = fields.to === undefined ? destination(input.to, own) : destination(fields.to, own);
+    if (to instanceof Refused) return new Refused(fields.to === undefined ? `is required: the send's to does not suit ${String(channel)}` : to.why, '.to');
+    const from = fields.from === undefined ? sender(input.from, own) : sender(fields.from, own);
+    if (from instanceof Refused) return new Refused(fields.from === undefined ? `is required: the send's from does not suit ${String(channel)}` : from.why, '.from');
+    const after = typeof fields.after === 'string' && /^\s*\d{1,6}\s*$/.test(fields.after) ? Number(fields.after) : (fields.after ?? DEFAULT_AFTER_S);
+    if (!Number.isInteger(after) || (after as number) < MIN_AFTER_S || (after as number) > MAX_AFTER_S) {
+      return new Refused(`must be a whole number of seconds from ${MIN_AFTER_S} to ${MAX_AFTER_S}`, '.after');
+    }
+    return { channel: channel as Channel, to, from, after: after as number };
+  }
+}

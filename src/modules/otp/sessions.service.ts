@@ -11,6 +11,7 @@ import { whereInScope } from '../accounts/account-scope';
 import { AccountsService } from '../accounts/accounts.service';
 import { SearchSessionsDto, SessionDto } from './dto/session.dto';
 import { Otp } from './otp.entity';
+import { OtpStore } from './otp.store';
 import { effectiveStatusSql } from './otp-state';
 
 /** Session detail records (SPEC §6): OTP requests as their owners see them, never their codes. */
@@ -20,6 +21,7 @@ export class SessionsService {
     @InjectRepository(Otp) private readonly otps: Repository<Otp>,
     private readonly accounts: AccountsService,
     private readonly clock: Clock,
+    private readonly store: OtpStore,
   ) {}
 
   async search(caller: Account, filters: SearchSessionsDto, window: PageWindow): Promise<[SessionDto[], number]> {
@@ -41,13 +43,15 @@ export class SessionsService {
     else query.orderBy(`o.${sort.column}`, sort.direction);
     if (sort.column !== 'dateCreated') query.addOrderBy('o.dateCreated', 'DESC');
     const [otps, total] = await query.addOrderBy('o.requestId', sort.direction).offset(window.offset).limit(window.pageSize).getManyAndCount();
-    return [otps.map((otp) => SessionDto.from(otp, now)), total];
+    const steps = await this.store.steps(otps.filter((otp) => otp.fallbackSteps > 0).map((otp) => otp.requestId));
+    return [otps.map((otp) => SessionDto.from(otp, now, steps.get(otp.requestId))), total];
   }
 
   /** One session of the caller or of one of its sub-accounts; anything else does not exist (470). */
   async get(caller: Account, requestId: string): Promise<SessionDto> {
     const otp = isSid('OTP', requestId) ? await this.otps.findOneBy({ requestId }) : null;
     if (!otp || !(await this.accounts.findInTree(caller, otp.accountSid))) throw new AppError('OTP_NOT_FOUND');
-    return SessionDto.from(otp, this.clock.now());
+    const steps = otp.fallbackSteps > 0 ? await this.store.steps([otp.requestId]) : undefined;
+    return SessionDto.from(otp, this.clock.now(), steps?.get(otp.requestId));
   }
 }

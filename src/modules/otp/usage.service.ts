@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { AppError } from '../../common/errors/app-error';
 import { DAY_MS, parseTimeFilter } from '../../common/time';
@@ -10,6 +10,7 @@ import { AccountsService } from '../accounts/accounts.service';
 import { UsagePeriod, UsageQueryDto, UsageRecordDto } from './dto/usage.dto';
 import { Channel, CHANNELS } from '../channels/channel';
 import { Otp, TEST_PROVIDER } from './otp.entity';
+import { OtpStep } from './otp-step.entity';
 import { effectiveStatusSql, LOCKED } from './otp-state';
 
 type Split = 'day' | 'month' | 'year' | 'none';
@@ -75,17 +76,47 @@ export class UsageService {
       .groupBy('o.channel')
       .addGroupBy('day');
     if (filters.channel) query.andWhere('o.channel = :channel', { channel: filters.channel });
-    if (filters.service) query.andWhere('o.service = :service', { service: filters.service });
-    if (filters.country) query.andWhere('o.country = :country', { country: filters.country });
-    const rows = await query.getRawMany<Record<string, string | number>>();
     const result = new Map<Channel, Map<number, Counts>>();
-    for (const row of rows) {
-      const channel = row.channel as Channel;
-      const days = result.get(channel) ?? new Map<number, Counts>();
-      days.set(Number(row.day), Object.fromEntries(COUNTS.map((key) => [key, Number(row[key])])) as Counts);
-      result.set(channel, days);
+    for (const rows of await Promise.all([this.filtered(query, filters).getRawMany<Record<string, string | number>>(), this.countSteps(account, filters, range)])) {
+      for (const row of rows) {
+        const channel = row.channel as Channel;
+        const days = result.get(channel) ?? new Map<number, Counts>();
+        const counts = days.get(Number(row.day)) ?? emptyCounts();
+        for (const key of COUNTS) counts[key] += Number(row[key] ?? 0);
+        days.set(Number(row.day), counts);
+        result.set(channel, days);
+      }
     }
     return result;
+  }
+
+  /**
+   * Fallback steps that started (SPEC §10.3), per their own channel and the day their OTP was
+   * created: each is a delivery of that channel (`sent`, and `delivered`, `test` or `failed`).
+   * The OTP's outcome (verified, canceled, expired, locked) is counted once, under its first channel.
+   */
+  private countSteps(account: Account, filters: UsageQueryDto, range: DayRange): Promise<Record<string, string | number>[]> {
+    const query = whereInScope(this.otps.createQueryBuilder('o'), 'o.accountSid', account, filters.subAccounts)
+      .innerJoin(OtpStep, 's', 's.requestId = o.requestId')
+      .select('s.channel', 'channel')
+      .addSelect('o.dateCreated - o.dateCreated % :dayMs', 'day')
+      .addSelect('COUNT(*)', 'sent')
+      .addSelect("SUM(CASE WHEN s.deliveryStatus IN ('sent', 'delivered') AND s.provider <> :testProvider THEN 1 ELSE 0 END)", 'delivered')
+      .addSelect('SUM(CASE WHEN s.provider = :testProvider THEN 1 ELSE 0 END)', 'test')
+      .addSelect("SUM(CASE WHEN s.deliveryStatus IN ('failed', 'undelivered') THEN 1 ELSE 0 END)", 'failed')
+      .andWhere("s.deliveryStatus <> 'waiting'")
+      .andWhere('o.dateCreated >= :start AND o.dateCreated < :end', { start: range.start, end: range.end + DAY_MS })
+      .setParameters({ dayMs: DAY_MS, testProvider: TEST_PROVIDER })
+      .groupBy('s.channel')
+      .addGroupBy('day');
+    if (filters.channel) query.andWhere('s.channel = :channel', { channel: filters.channel });
+    return this.filtered(query, filters).getRawMany<Record<string, string | number>>();
+  }
+
+  private filtered<T extends ObjectLiteral>(query: SelectQueryBuilder<T>, filters: UsageQueryDto): SelectQueryBuilder<T> {
+    if (filters.service) query.andWhere('o.service = :service', { service: filters.service });
+    if (filters.country) query.andWhere('o.country = :country', { country: filters.country });
+    return query;
   }
 
   /** The days a request covers: a fixed period, or startDate..endDate (default: the last 30 days). */

@@ -106,13 +106,13 @@ export class WebhookPump implements OnApplicationBootstrap, OnModuleDestroy {
         if (!receivers.has(key)) receivers.set(key, this.receivers(event));
         const endpoints = await receivers.get(key)!;
         const eventId = newSid('EV');
-        const payload = JSON.stringify({ type: event.type, timestamp: formatTime(event.dateOccurred), data: event.data });
-        const webhookEvent = { eventId, type: event.type, accountSid: event.accountSid, requestId: event.requestId, payload, state: 'pending' as const, dateCreated: event.dateOccurred };
+        const payload = JSON.stringify({ type: event.type, timestamp: formatTime(event.dateOccurred), step: event.reportedStep, data: event.data });
+        const webhookEvent = { eventId, type: event.type, accountSid: event.accountSid, requestId: event.requestId, step: event.step, payload, state: 'pending' as const, dateCreated: event.dateOccurred };
         try {
           if (await this.store.relay(webhookEvent, endpoints, this.log.consumed(event), this.clock.now())) jobs.push(...endpoints.map((endpointSid) => ({ eventId, endpointSid, attempt: 1 })));
         } catch (error) {
           // Another worker stored it first (the unique index refused ours): it only has to leave the outbox.
-          if (!(await this.store.hasEvent(event.requestId, event.type))) throw error;
+          if (!(await this.store.hasEvent(event.requestId, event.type, event.step))) throw error;
           await this.store.relay(webhookEvent, [], this.log.consumed(event), this.clock.now());
         }
       }

@@ -39,8 +39,8 @@ export class WebhookStore {
     this.delivery = new RowMapping(dataSource, WebhookDelivery);
     const event = new RowMapping(dataSource, WebhookEvent);
     const columns = dataSource.getMetadata(WebhookEvent).columns.map((column) => `:${column.propertyName}`);
-    // Once per (OTP, type): a second relay of the same event (two workers, a crash before the outbox row went) stores nothing.
-    this.insertEvent = `INSERT INTO webhook_event (${event.columnList()}) SELECT ${columns.join(', ')} WHERE NOT EXISTS (SELECT 1 FROM webhook_event WHERE requestId = :requestId AND type = :type)`;
+    // Once per (OTP, type, step): a second relay of the same event (two workers, a crash before the outbox row went) stores nothing.
+    this.insertEvent = `INSERT INTO webhook_event (${event.columnList()}) SELECT ${columns.join(', ')} WHERE NOT EXISTS (SELECT 1 FROM webhook_event WHERE requestId = :requestId AND type = :type AND step = :step)`;
   }
 
   /**
@@ -75,8 +75,8 @@ export class WebhookStore {
   }
 
   /** Whether an event is stored already (a relay that lost a race to another). */
-  async hasEvent(requestId: string, type: string): Promise<boolean> {
-    return (await this.sql.rows('SELECT 1 AS found FROM webhook_event WHERE requestId = :requestId AND type = :type', { requestId, type })).length > 0;
+  async hasEvent(requestId: string, type: string, step: number): Promise<boolean> {
+    return (await this.sql.rows('SELECT 1 AS found FROM webhook_event WHERE requestId = :requestId AND type = :type AND step = :step', { requestId, type, step })).length > 0;
   }
 
   /** Pending deliveries due by `now`, as the jobs of their next attempts, the longest waiting first. */

@@ -5,7 +5,7 @@ import { AppConfig } from '../../../config/app-config';
 import { RedisOutageLog } from '../../../infra/redis/redis-outage-log';
 import { Channel } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
-import { DeliveryJob, DeliveryPostponed, DeliveryQueue, OldestWaiting, postponeDelay, QueueDepth } from './delivery-queue';
+import { DeliveryJob, deliveryJobId, DeliveryPostponed, DeliveryQueue, OldestWaiting, postponeDelay, QueueDepth } from './delivery-queue';
 
 /** BullMQ (with REDIS_URL): one queue per channel; the workers may run in other processes (ROLE=worker). */
 @Injectable()
@@ -22,10 +22,11 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
     this.queues = { sms, call, email };
   }
 
-  async enqueue(job: DeliveryJob): Promise<void> {
+  async enqueue(job: DeliveryJob, delayMs = 0): Promise<void> {
     const { attempts, backoffMs } = this.config.delivery;
     await this.queues[job.channel].add('deliver', job, {
-      jobId: job.requestId,
+      jobId: deliveryJobId(job),
+      delay: delayMs > 0 ? delayMs : undefined,
       attempts,
       backoff: { type: 'exponential', delay: backoffMs },
       removeOnComplete: true,
@@ -33,17 +34,26 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
     });
   }
 
-  async requeue(job: DeliveryJob): Promise<boolean> {
+  async requeue(job: DeliveryJob, delayMs = 0): Promise<boolean> {
     const queue = this.queues[job.channel];
-    const existing = await queue.getJob(job.requestId);
+    const existing = await queue.getJob(deliveryJobId(job));
     if (existing) {
       // A job that finished keeps its id (failed jobs for a week): `add` under that id would do nothing.
       const state = await existing.getState();
       if (state !== 'failed' && state !== 'completed') return false;
       await existing.remove();
     }
-    await this.enqueue(job);
+    await this.enqueue(job, delayMs);
     return true;
+  }
+
+  async expedite(job: DeliveryJob): Promise<void> {
+    const existing = await this.queues[job.channel].getJob(deliveryJobId(job));
+    if (!existing) return this.enqueue(job);
+    // Only a job still waiting for its delay moves; one that has started or finished is left alone.
+    if (await existing.isDelayed()) await existing.promote().catch(async (error: unknown) => {
+      if (await existing.isDelayed()) throw error;
+    });
   }
 
   async counts(): Promise<QueueDepth[]> {

@@ -1,12 +1,14 @@
 import { Channel } from '../channel';
 
-/** One delivery: the OTP's request id (also the job id) and its code sealed with the server secret. */
+/** One delivery: the OTP's request id, the step (absent: the first), and its code sealed with the server secret. */
 export interface DeliveryJob {
   requestId: string;
   channel: Channel;
   sealedCode: string;
-  /** Set once a provider has accepted the message: all that is left is to record it. */
-  sent?: { provider: string; providerMessageId: string | null; accountSid?: string };
+  /** A fallback step (SPEC §10.3), 1 to 3; absent or 0 for the send's own channel. */
+  step?: number;
+  /** Set once a provider has accepted the message: all that is left is to record it (`more`: a fallback step may follow). */
+  sent?: { provider: string; providerMessageId: string | null; accountSid?: string; more?: boolean };
 }
 
 /**
@@ -16,12 +18,15 @@ export interface DeliveryJob {
  * attempt, and `remove` drops a job not yet started.
  */
 export abstract class DeliveryQueue {
-  abstract enqueue(job: DeliveryJob): Promise<void>;
+  /** Queues the job, to start after `delayMs` (a fallback step's `after`). */
+  abstract enqueue(job: DeliveryJob, delayMs?: number): Promise<void>;
   /**
    * For recovery: queues the job unless one with its id is waiting, delayed or running; a job
    * of that id that already failed or completed is replaced. True when it queued one.
    */
-  abstract requeue(job: DeliveryJob): Promise<boolean>;
+  abstract requeue(job: DeliveryJob, delayMs?: number): Promise<boolean>;
+  /** Starts the job now: one of its id waiting for its delay is brought forward; without one, it is queued. */
+  abstract expedite(job: DeliveryJob): Promise<void>;
   abstract remove(channel: Channel, requestId: string): Promise<void>;
   /** Jobs per channel and state, for the metrics. */
   abstract counts(): Promise<QueueDepth[]>;
@@ -53,6 +58,11 @@ export class DeliveryPostponed extends Error {
   ) {
     super(`delivery postponed: ${reason instanceof Error ? reason.message : String(reason)}`);
   }
+}
+
+/** The job id: the request id for the first step (enqueued once), `<requestId>-<step>` for a fallback step. */
+export function deliveryJobId(job: Pick<DeliveryJob, 'requestId' | 'step'>): string {
+  return job.step ? `${job.requestId}-${job.step}` : job.requestId;
 }
 
 /** Backoff before attempt `attempt + 1`: `base`, `2 × base`, `4 × base`, ... as BullMQ's exponential backoff. */

@@ -2,7 +2,7 @@ import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import { Channel, CHANNELS } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
-import { backoffDelay, DeliveryJob, DeliveryPostponed, DeliveryQueue, OldestWaiting, postponeDelay, QueueDepth } from './delivery-queue';
+import { backoffDelay, DeliveryJob, deliveryJobId, DeliveryPostponed, DeliveryQueue, OldestWaiting, postponeDelay, QueueDepth } from './delivery-queue';
 
 interface Entry {
   job: DeliveryJob;
@@ -11,6 +11,8 @@ interface Entry {
   /** Provider attempts made so far. */
   attempts: number;
   postponed: number;
+  /** Waiting for the delay it was queued with (a fallback step's `after`). */
+  delayed: boolean;
   active: boolean;
   timer?: NodeJS.Timeout;
 }
@@ -35,13 +37,24 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
     super();
   }
 
-  enqueue(job: DeliveryJob): Promise<void> {
-    this.add(job);
+  enqueue(job: DeliveryJob, delayMs = 0): Promise<void> {
+    this.add(job, delayMs);
     return Promise.resolve();
   }
 
-  requeue(job: DeliveryJob): Promise<boolean> {
-    return Promise.resolve(this.add(job));
+  requeue(job: DeliveryJob, delayMs = 0): Promise<boolean> {
+    return Promise.resolve(this.add(job, delayMs));
+  }
+
+  expedite(job: DeliveryJob): Promise<void> {
+    const entry = this.jobs.get(deliveryJobId(job));
+    if (!entry) this.add(job, 0);
+    else if (entry.delayed && !entry.active) {
+      clearTimeout(entry.timer);
+      entry.delayed = false;
+      this.schedule(entry, 0);
+    }
+    return Promise.resolve();
   }
 
   remove(_channel: Channel, requestId: string): Promise<void> {
@@ -84,11 +97,12 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
   }
 
   /** One job per id: false when one is already queued. */
-  private add(job: DeliveryJob): boolean {
-    if (this.jobs.has(job.requestId)) return false;
-    const entry: Entry = { job, queuedAt: Date.now(), attempts: 0, postponed: 0, active: false };
-    this.jobs.set(job.requestId, entry);
-    this.schedule(entry, 0);
+  private add(job: DeliveryJob, delayMs: number): boolean {
+    const id = deliveryJobId(job);
+    if (this.jobs.has(id)) return false;
+    const entry: Entry = { job, queuedAt: Date.now(), attempts: 0, postponed: 0, delayed: delayMs > 0, active: false };
+    this.jobs.set(id, entry);
+    this.schedule(entry, delayMs);
     return true;
   }
 
@@ -103,6 +117,7 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
     }
     this.running++;
     entry.active = true;
+    entry.delayed = false;
     const run = this.run(entry);
     this.active.add(run);
     void run.finally(() => this.active.delete(run));
@@ -112,9 +127,9 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
     const { attempts, backoffMs } = this.config.delivery;
     try {
       await this.processor.process(entry.job, entry.attempts + 1, attempts);
-      this.jobs.delete(entry.job.requestId);
+      this.jobs.delete(deliveryJobId(entry.job));
     } catch (error) {
-      if (!this.jobs.has(entry.job.requestId)) return;
+      if (!this.jobs.has(deliveryJobId(entry.job))) return;
       if (error instanceof DeliveryPostponed) {
         entry.job = error.job;
         this.schedule(entry, postponeDelay(entry.postponed++));
@@ -123,7 +138,7 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
       // The processor has recorded the failed attempt on the OTP.
       entry.attempts++;
       if (entry.attempts < attempts) this.schedule(entry, backoffDelay(backoffMs, entry.attempts));
-      else this.jobs.delete(entry.job.requestId);
+      else this.jobs.delete(deliveryJobId(entry.job));
     } finally {
       entry.active = false;
       this.running--;
@@ -134,5 +149,5 @@ export class InProcessDeliveryQueue extends DeliveryQueue implements OnModuleDes
 }
 
 function stateOf(entry: Entry): QueueDepth['state'] {
-  return entry.active ? 'active' : entry.attempts + entry.postponed > 0 ? 'delayed' : 'waiting';
+  return entry.active ? 'active' : entry.delayed || entry.attempts + entry.postponed > 0 ? 'delayed' : 'waiting';
 }

@@ -4,7 +4,7 @@ import { Contains, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Matches, Max, 
 import { ACCOUNT_SID } from '../../../common/swagger';
 import { IsSid, ParsedWith, ToInt, Trim } from '../../../common/validation';
 import { Channel, CHANNELS } from '../../channels/channel';
-import { destination, limitsMap, sender, verifiedDestination } from '../send-input';
+import { DEFAULT_AFTER_S, destination, fallbackSteps, FallbackStep, limitsMap, MAX_FALLBACK_STEPS, MIN_AFTER_S, sender, verifiedDestination } from '../send-input';
 
 const lower = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
 const asString = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => (typeof value === 'number' ? String(value) : value));
@@ -72,9 +72,9 @@ export class SendOtpDto {
   @IsSid('AC')
   accountSid?: string;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 255, description: 'The email subject: required for the email channel, ignored otherwise.' })
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255, description: 'The email subject: required for the email channel (the send\'s or a fallback step\'s), ignored otherwise.' })
   @Trim()
-  @ValidateIf((input: SendOtpDto) => input.channel === 'email' || input.subject !== undefined)
+  @ValidateIf((input: SendOtpDto) => input.channel === 'email' || input.subject !== undefined || (Array.isArray(input.fallback) && input.fallback.some((step) => step.channel === 'email')))
   @IsNotEmpty()
   @IsString()
   @MaxLength(255)
@@ -138,6 +138,39 @@ export class SendOtpDto {
   @ParsedWith(limitsMap)
   @IsOptional()
   limits?: [name: string, key: string][] | null;
+
+  @ApiPropertyOptional({
+    oneOf: [
+      {
+        type: 'array',
+        maxItems: MAX_FALLBACK_STEPS,
+        items: {
+          type: 'object',
+          required: ['channel'],
+          additionalProperties: false,
+          properties: {
+            channel: { type: 'string', enum: [...CHANNELS], description: 'Case-insensitive.' },
+            to: { type: 'string', minLength: 1, maxLength: 320, description: "The step's destination, suiting its channel; default: the send's `to`, when it suits." },
+            from: { type: 'string', minLength: 1, maxLength: 320, description: "The step's sender, suiting its channel as the send's `from` does; default: the send's `from`, when it suits." },
+            after: {
+              type: 'integer',
+              minimum: MIN_AFTER_S,
+              maximum: 86400,
+              default: DEFAULT_AFTER_S,
+              description: 'Seconds the step before this one waits, once handed to its provider, for a verify; then this step starts.',
+            },
+          },
+        },
+      },
+      { type: 'string', description: 'The same list as a string holding JSON' },
+    ],
+    example: [{ channel: 'call', after: 30 }],
+    description:
+      'Channel fallback (SPEC §10.3): up to 3 further steps for the same OTP (one code, one requestID). A step starts when the one before it failed (every delivery attempt failed, or an `undelivered` receipt) or when its `after` has passed without a verify; verify, cancel, lockout and expiry end the workflow. An email step needs `subject`. A refusal names the step: `fallback[1].to`.',
+  })
+  @ParsedWith(fallbackSteps)
+  @IsOptional()
+  fallback?: FallbackStep[];
 }
 
 @ApiSchema({ description: 'Either `requestId` (or `requestID`), or `number` with `service`; and `code`. When `number` is given, `requestId` is ignored.' })

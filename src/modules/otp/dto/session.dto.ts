@@ -8,6 +8,7 @@ import { formatTime } from '../../../common/time';
 import { Channel, CHANNELS } from '../../channels/channel';
 import { DELIVERY_STATUSES, DeliveryStatus, Otp, OTP_STATUSES, OtpStatus } from '../otp.entity';
 import { effectiveStatus } from '../otp-state';
+import { OtpStep } from '../otp-step.entity';
 
 /** Filters of the session detail records (SPEC §6), from the query or (POST) the body. */
 export class SearchSessionsDto extends CreatedListQuery {
@@ -49,6 +50,20 @@ export class SearchSessionsDto extends CreatedListQuery {
   country?: string;
 }
 
+const STEP_STATUSES = [...DELIVERY_STATUSES, 'waiting', 'skipped'] as const;
+
+/** One step of the OTP's delivery workflow (SPEC §10.3): the first is the send's own channel. */
+export class SessionStepDto {
+  @ApiProperty({ enum: CHANNELS }) channel: Channel;
+  @ApiProperty({ description: 'Normalised, as `to`.' }) to: string;
+  @ApiProperty({ enum: STEP_STATUSES, description: '`waiting`: not started yet; `skipped`: the workflow ended (verified, canceled, locked, expired) before it started.' })
+  deliveryStatus: (typeof STEP_STATUSES)[number];
+  @ApiProperty({ type: String, nullable: true }) deliveryError: string | null;
+  @ApiProperty({ type: String, nullable: true }) provider: string | null;
+  @ApiProperty({ type: String, nullable: true }) providerMessageId: string | null;
+  @ApiProperty({ ...TIMESTAMP, nullable: true }) dateSent: string | null;
+}
+
 export class SessionDto {
   @ApiProperty(REQUEST_ID) requestID: string;
   @ApiProperty(ACCOUNT_SID) accountSid: string;
@@ -75,11 +90,27 @@ export class SessionDto {
   @ApiProperty({ ...TIMESTAMP, nullable: true }) dateVerified: string | null;
   @ApiProperty({ ...TIMESTAMP, nullable: true }) dateCanceled: string | null;
   @ApiProperty(TIMESTAMP) dateExpires: string;
+  @ApiProperty({
+    type: [SessionStepDto],
+    description: 'The delivery workflow in order: the first step is the fields above; further ones come from `fallback` (SPEC §10.3).',
+  })
+  steps: SessionStepDto[];
   @ApiProperty({ example: '/2fa/search/OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' }) uri: string;
 
-  /** Never the code, its hash or its sealed form. */
-  static from(otp: Otp, now: number): SessionDto {
+  /** Never the code, its hash or its sealed form. `fallback`: its further steps, in order. */
+  static from(otp: Otp, now: number, fallback: readonly OtpStep[] = []): SessionDto {
     const status = effectiveStatus(otp, now);
+    // A step that never started once the OTP has ended never will.
+    const stepStatus = (step: OtpStep): SessionStepDto['deliveryStatus'] => (step.deliveryStatus === 'waiting' && status !== 'pending' ? 'skipped' : step.deliveryStatus);
+    const steps = [otp, ...fallback].map((step) => ({
+      channel: step.channel,
+      to: step.to,
+      deliveryStatus: step === otp ? otp.deliveryStatus : stepStatus(step as OtpStep),
+      deliveryError: step.deliveryError,
+      provider: step.provider,
+      providerMessageId: step.providerMessageId,
+      dateSent: formatTime(step.dateSent),
+    }));
     return {
       requestID: otp.requestId,
       accountSid: otp.accountSid,
@@ -106,6 +137,7 @@ export class SessionDto {
       // A guard time's cancellation is only a fact once it has happened.
       dateCanceled: status === 'canceled' ? formatTime(otp.dateCanceled) : null,
       dateExpires: formatTime(otp.dateExpires),
+      steps,
       uri: `/2fa/search/${otp.requestId}`,
     };
   }
