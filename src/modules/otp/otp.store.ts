@@ -227,11 +227,13 @@ export class OtpStore {
     const unreached = `fallbackSteps = :step AND deliveryStatus IN ('failed', 'undelivered')
       AND NOT EXISTS (SELECT 1 FROM otp_step s WHERE s.requestId = :requestId AND s.deliveryStatus IN ('sent', 'delivered'))`;
     const fail: SqlStatement = [
-      `UPDATE otp_session SET status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END, sealedCode = NULL, dateUpdated = :now WHERE requestId = :requestId AND ${unreached}`,
+      `UPDATE otp_session SET status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END, dateUpdated = :now WHERE requestId = :requestId AND ${unreached}`,
       params,
       0,
     ];
-    const [, otpFailed] = await this.changeAll([update, fail], 'otp.delivery_failed', accountSid, 'o.requestId = :requestId', step);
+    // The last step has ended: nothing will need the code again.
+    const forget: SqlStatement = ['UPDATE otp_session SET sealedCode = NULL WHERE requestId = :requestId AND fallbackSteps = :step', params, 0];
+    const [, otpFailed] = await this.changeAll([update, fail, forget], 'otp.delivery_failed', accountSid, 'o.requestId = :requestId', step);
     return otpFailed > 0;
   }
 
