@@ -203,7 +203,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a one-time code by SMS, call or email
+         * Send a one-time code by SMS, call, email or WhatsApp
          * @description SPEC §4: the named `limits` (or the default limit, one send per minute per destination) are applied first; an earlier valid OTP of the same service and destination is replaced (at once, or after `guardTime`); the answer comes once the request is stored and its delivery queued, before delivery. With an `Idempotency-Key`, the first request that passes validation and authorization records its outcome (200, 453, 454, 495, 483 or 484) for 24 h; a retry with the same key and parameters answers it again with `Idempotent-Replayed: true` and sends nothing. Other parameters: 422 / 496; while the first is still being answered: 409 / 497. Validation, authorization and 5xx outcomes are not recorded.
          */
         post: operations["Otp_send"];
@@ -757,6 +757,12 @@ export interface components {
              *     ]
              */
             sms: string[];
+            /**
+             * @example [
+             *       "*"
+             *     ]
+             */
+            whatsapp: string[];
         };
         IssuedAccountDto: {
             /**
@@ -844,7 +850,7 @@ export interface components {
             /** @description Records of this account (the caller or one of its sub-accounts); default: the caller. */
             accountSid?: string | null;
             /** @enum {string|null} */
-            channel?: "sms" | "call" | "email" | null;
+            channel?: "sms" | "call" | "email" | "whatsapp" | null;
             /**
              * @description The phone destination's country (ISO 3166 alpha-2).
              * @example US
@@ -893,20 +899,20 @@ export interface components {
              */
             body: string;
             /**
-             * @description Case-insensitive.
+             * @description Case-insensitive. `whatsapp` sends the approved authentication template of WHATSAPP_TEMPLATE with the code (SPEC §10.7); `body` is then not sent.
              * @default sms
              * @enum {string|null}
              */
-            channel?: "sms" | "call" | "email" | null;
+            channel?: "sms" | "call" | "email" | "whatsapp" | null;
             /**
-             * @description SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address.
+             * @description SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address; whatsapp: as for SMS, recorded only (Meta sends from the number of WHATSAPP_PHONE_NUMBER_ID).
              * @example OTPGATE
              */
             from: string;
             /** @description Seconds an earlier OTP of the same service and destination stays verifiable (never past its own expiry). */
             guardTime?: number | null;
             /**
-             * @description TTS language for calls: `en`, `ja-JP`, or `engine.lang` such as `awspolly.ja-JP`.
+             * @description TTS language for calls: `en`, `ja-JP`, or `engine.lang` such as `awspolly.ja-JP`. WhatsApp: the template language as Meta names it (`en`, `en_US`, `pt_BR`; `en-US` is read as `en_US`).
              * @default en
              * @example en
              */
@@ -943,7 +949,7 @@ export interface components {
              */
             timeout?: number | null;
             /**
-             * @description sms and call: a phone number of 8–15 digits with its country code (spaces, dashes, dots, parentheses and a leading `+` or `00` allowed); email: an email address. Stored normalised.
+             * @description sms, call and whatsapp: a phone number of 8–15 digits with its country code (spaces, dashes, dots, parentheses and a leading `+` or `00` allowed); email: an email address. Stored normalised.
              * @example +12055550100
              */
             to: string;
@@ -960,7 +966,7 @@ export interface components {
             /** @description Wrong codes so far. */
             attempts: number;
             /** @enum {string} */
-            channel: "sms" | "call" | "email";
+            channel: "sms" | "call" | "email" | "whatsapp";
             codeLength: number;
             /**
              * @description ISO 3166 alpha-2 of a phone destination, when libphonenumber can place it; null for email.
@@ -1055,6 +1061,7 @@ export interface components {
             geoPermissions: {
                 call?: string[];
                 sms?: string[];
+                whatsapp?: string[];
             } | null;
             /** @example null */
             testMode: boolean | null;
@@ -1068,7 +1075,7 @@ export interface components {
         };
         TestMessageDto: {
             /** @enum {string} */
-            channel: "sms" | "call" | "email";
+            channel: "sms" | "call" | "email" | "whatsapp";
             /** @example 2021-02-04T03:52:09.400+0000 */
             dateCreated: string;
             /** @example +12055550199 */
@@ -1122,7 +1129,7 @@ export interface components {
              */
             blockedNumberTypes?: string[] | null;
             /**
-             * @description E.164 prefixes refused on sms and call (default none); replaces the list.
+             * @description E.164 prefixes refused on sms, call and whatsapp (default none); replaces the list.
              * @example [
              *       "+88",
              *       "+4470"
@@ -1148,7 +1155,7 @@ export interface components {
                 window?: number;
             } | null;
             /**
-             * @description Countries enabled per phone channel: ISO 3166 alpha-2 codes, or `["*"]` for all (the default). A channel not given keeps its list; `[]` disables the channel.
+             * @description Countries enabled per phone channel (sms, call, whatsapp; each its own list): ISO 3166 alpha-2 codes, or `["*"]` for all (the default). A channel not given keeps its list; `[]` disables the channel.
              * @example {
              *       "call": [
              *         "US"
@@ -1163,6 +1170,7 @@ export interface components {
             geoPermissions?: {
                 call?: string[];
                 sms?: string[];
+                whatsapp?: string[];
             } | null;
             /** @description No send of the account (and its sub-accounts) reaches a provider; messages are captured for GET /2fa/test/messages. */
             testMode?: boolean | null;
@@ -1198,7 +1206,7 @@ export interface components {
             /** @description Records of this account (the caller or one of its sub-accounts); default: the caller. */
             accountSid?: string | null;
             /** @enum {string|null} */
-            channel?: "sms" | "call" | "email" | null;
+            channel?: "sms" | "call" | "email" | "whatsapp" | null;
             /**
              * @description The phone destination's country (ISO 3166 alpha-2).
              * @example US
@@ -1231,7 +1239,7 @@ export interface components {
             accountSid: string;
             canceled: number;
             /** @enum {string} */
-            channel: "sms" | "call" | "email";
+            channel: "sms" | "call" | "email" | "whatsapp";
             /**
              * @description verified / sent; 0 when nothing was sent.
              * @example 0.85
@@ -2315,7 +2323,7 @@ export interface operations {
                 /** @description Created on or before: an ISO-8601 date or date-time, inclusive. */
                 endTime?: string;
                 service?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 /** @description Destination; phone spellings and email case are normalised as on send. */
                 to?: string;
                 /** @description The sender, as sent. */
@@ -2460,7 +2468,7 @@ export interface operations {
                 /** @description Created on or before: an ISO-8601 date or date-time, inclusive. */
                 endTime?: string;
                 service?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 /** @description Destination; phone spellings and email case are normalised as on send. */
                 to?: string;
                 /** @description The sender, as sent. */
@@ -3203,7 +3211,7 @@ export interface operations {
                 startDate?: string;
                 /** @description Last day (an ISO-8601 date, UTC, inclusive); default: today. */
                 endDate?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 service?: string;
                 /** @description The phone destination's country (ISO 3166 alpha-2). */
                 country?: string;
@@ -3342,7 +3350,7 @@ export interface operations {
                 startDate?: string;
                 /** @description Last day (an ISO-8601 date, UTC, inclusive); default: today. */
                 endDate?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 service?: string;
                 /** @description The phone destination's country (ISO 3166 alpha-2). */
                 country?: string;
@@ -3504,7 +3512,7 @@ export interface operations {
                 startDate?: string;
                 /** @description Last day (an ISO-8601 date, UTC, inclusive); default: today. */
                 endDate?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 service?: string;
                 /** @description The phone destination's country (ISO 3166 alpha-2). */
                 country?: string;

@@ -9,10 +9,11 @@ import { DeliveryProcessor } from './delivery.processor';
 import { DeliveryReceipts } from './delivery-receipts';
 import { TwimlCallProvider } from './providers/call/twiml-call.provider';
 import { ConsoleProvider } from './providers/console.provider';
-import { CallProvider, EmailProvider, MessageProvider, SmsProvider } from './providers/message-provider';
+import { CallProvider, EmailProvider, MessageProvider, SmsProvider, WhatsappProvider } from './providers/message-provider';
 import { SmtpEmailProvider } from './providers/email/smtp.provider';
 import { HttpSmsProvider } from './providers/sms/http-sms.provider';
 import { SmppSmsProvider } from './providers/sms/smpp.provider';
+import { CloudWhatsappProvider } from './providers/whatsapp/cloud-whatsapp.provider';
 import { BullmqDeliveryQueue, deliveryWorker } from './queue/bullmq-delivery-queue';
 import { DeliveryQueue } from './queue/delivery-queue';
 import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
@@ -47,6 +48,7 @@ export class ChannelsModule implements OnApplicationShutdown {
       { provide: SmsProvider, inject: [DeliveryReceipts], useFactory: (receipts: DeliveryReceipts) => smsProvider(config, receipts) },
       { provide: CallProvider, useFactory: () => callProvider(config) },
       { provide: EmailProvider, useFactory: () => emailProvider(config) },
+      { provide: WhatsappProvider, useFactory: () => whatsappProvider(config) },
     ];
     const imports: DynamicModule['imports'] = [records];
     if (config.redis) {
@@ -80,6 +82,15 @@ function callProvider(config: AppConfig): MessageProvider {
 function emailProvider(config: AppConfig): MessageProvider {
   if (config.email.provider === 'smtp') return new SmtpEmailProvider(config.email.smtpUrl!);
   return devConsole('email', config);
+}
+
+function whatsappProvider(config: AppConfig): MessageProvider {
+  const { provider, apiUrl, phoneNumberId, token, template, appSecret } = config.whatsapp;
+  if (provider !== 'cloud') return devConsole('whatsapp', config);
+  if (!appSecret && config.runsApi) {
+    new Logger('Channels').warn('whatsapp: WHATSAPP_APP_SECRET is not set, so status callbacks are refused and deliveries stay "sent"');
+  }
+  return new CloudWhatsappProvider({ apiUrl, phoneNumberId: phoneNumberId!, token: token!, template: template! });
 }
 
 function devConsole(channel: string, config: AppConfig): MessageProvider {

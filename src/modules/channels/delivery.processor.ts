@@ -3,7 +3,7 @@ import { MetricsService } from '../../infra/metrics/metrics.service';
 import { Secrets } from '../../infra/secrets/secrets';
 import { Channel } from './channel';
 import { DeliveryRecords, DeliveryTarget } from './delivery-records';
-import { CallProvider, EmailProvider, MessageProvider, OutboundMessage, SmsProvider } from './providers/message-provider';
+import { CallProvider, EmailProvider, MessageProvider, OutboundMessage, SmsProvider, WhatsappProvider } from './providers/message-provider';
 import { DeliveryJob, DeliveryPostponed } from './queue/delivery-queue';
 
 /** At most one log line per this long about postponed deliveries: an outage postpones them all. */
@@ -32,8 +32,9 @@ export class DeliveryProcessor {
     sms: SmsProvider,
     call: CallProvider,
     email: EmailProvider,
+    whatsapp: WhatsappProvider,
   ) {
-    this.providers = { sms, call, email };
+    this.providers = { sms, call, email, whatsapp };
   }
 
   async process(job: DeliveryJob, attempt: number, attempts: number): Promise<void> {
@@ -98,6 +99,7 @@ export function render(target: DeliveryTarget, code: string): OutboundMessage {
     channel: target.channel,
     from: target.from,
     to: target.to,
+    code,
     text: target.body.split('{code}').join(spoken),
     subject: target.subject ?? undefined,
     voice: target.voice ?? undefined,

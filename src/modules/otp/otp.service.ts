@@ -15,7 +15,7 @@ import { IdempotencyClaim, IdempotencyKeys } from '../idempotency/idempotency-ke
 import { LimitsService } from '../limits/limits.service';
 import { FraudGuard } from '../protection/fraud/fraud-guard.service';
 import { SettingsService } from '../protection/settings.service';
-import { destinationRefusal } from '../protection/settings-rules';
+import { destinationRefusal, PhoneChannel } from '../protection/settings-rules';
 import { CancelOtpDto, SendOtpDto, VerifyOtpDto } from './dto/otp.dto';
 import { MAX_VERIFY_ATTEMPTS, Otp, TEST_PROVIDER } from './otp.entity';
 import { randomCode } from './otp-code';
@@ -80,7 +80,7 @@ export class OtpService {
     const settings = await this.settings.effective(account);
     const phone = channel === 'email' ? null : phoneFacts(to);
     if (phone) {
-      const refusal = destinationRefusal(settings, channel as 'sms' | 'call', to, phone);
+      const refusal = destinationRefusal(settings, channel as PhoneChannel, to, phone);
       if (refusal) {
         this.metrics.sendRefusals.inc({ reason: refusal.reason, country: phone.country ?? 'unknown', dry_run: 'false' });
         throw new AppError('DESTINATION_NOT_PERMITTED', { why: refusal.why });
@@ -131,7 +131,7 @@ export class OtpService {
       body: input.body,
       subject: channel === 'email' ? (input.subject ?? null) : null,
       voice: channel === 'call' ? (input.voice ?? 'man') : null,
-      language: channel === 'call' ? (input.language ?? 'en') : null,
+      language: channel === 'call' || channel === 'whatsapp' ? (input.language ?? 'en') : null,
       repeat: channel === 'call' ? (input.repeat ?? 1) : null,
       dateCreated: now,
       dateUpdated: now,
@@ -266,7 +266,7 @@ export function sendFingerprint(input: SendOtpDto): string {
     body: input.body,
     subject: channel === 'email' ? (input.subject ?? null) : null,
     voice: channel === 'call' ? (input.voice ?? 'man') : null,
-    language: channel === 'call' ? (input.language ?? 'en') : null,
+    language: channel === 'call' || channel === 'whatsapp' ? (input.language ?? 'en') : null,
     repeat: channel === 'call' ? (input.repeat ?? 1) : null,
     length: input.length ?? 6,
     timeout: input.timeout ?? 300,
