@@ -149,6 +149,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/2fa/providers/whatsapp/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WhatsApp webhook verification
+         * @description Meta's verification handshake, when the callback URL is set in the app dashboard (Webhooks, WhatsApp Business Account, field `messages`). Public: no credentials. With `hub.mode=subscribe` and `hub.verify_token` equal to WHATSAPP_VERIFY_TOKEN it answers `hub.challenge` as text/plain; a wrong token, or none configured, answers 401.
+         */
+        get: operations["WhatsappStatus_verify"];
+        put?: never;
+        /**
+         * WhatsApp status callback
+         * @description Meta's webhook for the WhatsApp Business Account's `messages` field. Public: no credentials; each request must carry `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body keyed with WHATSAPP_APP_SECRET>`, else (or with no app secret configured) it answers 401 and changes nothing. A status `delivered` or `read` makes the delivery of the OTP whose `providerMessageId` it names `delivered`, `failed` makes it `undelivered` with the error as `deliveryError`; the answer comes at once, before the receipts are recorded (one that arrives before its message id is recorded is retried for a few seconds). Incoming messages, `sent` statuses and other fields carry no receipt and are ignored.
+         */
+        post: operations["WhatsappStatus_receive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/2fa/search": {
         parameters: {
             query?: never;
@@ -1368,6 +1392,60 @@ export interface components {
             /** @example https://example.com/otpgate/events */
             url: string;
         };
+        WhatsappChangeDto: {
+            /**
+             * @description Only `messages` changes carry statuses; others are ignored.
+             * @example messages
+             */
+            field: string;
+            value: components["schemas"]["WhatsappChangeValueDto"];
+        };
+        WhatsappChangeValueDto: {
+            /** @example whatsapp */
+            messaging_product?: string;
+            statuses?: components["schemas"]["WhatsappStatusDto"][];
+        };
+        WhatsappEntryDto: {
+            changes: components["schemas"]["WhatsappChangeDto"][];
+            /**
+             * @description The WhatsApp Business Account id.
+             * @example 102290129340398
+             */
+            id?: string;
+        };
+        WhatsappStatusDto: {
+            /** @description With `failed`: the first one becomes `deliveryError` (`Message undeliverable (131026)`). */
+            errors?: components["schemas"]["WhatsappStatusErrorDto"][];
+            /**
+             * @description The `providerMessageId` of the OTP.
+             * @example wamid.HBgLMTIwNTU1NTAxMDAVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA
+             */
+            id: string;
+            /** @example 12055550100 */
+            recipient_id?: string;
+            /**
+             * @description `delivered` and `read` make the delivery `delivered`, `failed` `undelivered`; `sent` changes nothing.
+             * @enum {string}
+             */
+            status: "sent" | "delivered" | "read" | "failed";
+            /**
+             * @description Unix seconds.
+             * @example 1767225600
+             */
+            timestamp?: string;
+        };
+        WhatsappStatusErrorDto: {
+            /** @example 131026 */
+            code: number;
+            /** @example Message undeliverable */
+            title: string;
+        };
+        /** @description Meta's webhook payload for a WhatsApp Business Account (its `messages` field); what carries no status is ignored. */
+        WhatsappWebhookDto: {
+            entry: components["schemas"]["WhatsappEntryDto"][];
+            /** @enum {string} */
+            object: "whatsapp_business_account";
+        };
     };
     responses: never;
     parameters: never;
@@ -2270,6 +2348,181 @@ export interface operations {
                 headers: {
                     /** @description Seconds until a retry can succeed, with code 429 */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 431: Request header fields too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 500: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 503: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    WhatsappStatus_verify: {
+        parameters: {
+            query: {
+                /** @description Always `subscribe`. */
+                "hub.mode": "subscribe";
+                /** @description The Verify token entered in the app dashboard: must equal WHATSAPP_VERIFY_TOKEN. */
+                "hub.verify_token": string;
+                /** @description Echoed as the answer once the token matches. */
+                "hub.challenge": string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription is confirmed: the body is `hub.challenge`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description 480: Missing required parameter: {name}; 481: Invalid parameter {name}: {why} */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 401: Authentication failed */
+            401: {
+                headers: {
+                    /** @description Basic realm="otpgate", with code 401 only (never with 474) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 431: Request header fields too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 500: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 503: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    WhatsappStatus_receive: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description `sha256=` and the hex HMAC-SHA256 of the raw body keyed with the app secret (WHATSAPP_APP_SECRET). */
+                "X-Hub-Signature-256": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsappWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description Signed and read: `receipts` is the number of delivered, read and failed statuses it carried */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 200 */
+                        code: number;
+                        data: {
+                            /** @example 1 */
+                            receipts: number;
+                        };
+                        /** @example OK */
+                        message: string;
+                    };
+                };
+            };
+            /** @description 480: Missing required parameter: {name}; 481: Invalid parameter {name}: {why} */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 401: Authentication failed */
+            401: {
+                headers: {
+                    /** @description Basic realm="otpgate", with code 401 only (never with 474) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 413: Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 415: Unsupported media type: {type} */
+            415: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -14,6 +14,7 @@ import { SmtpEmailProvider } from './providers/email/smtp.provider';
 import { HttpSmsProvider } from './providers/sms/http-sms.provider';
 import { SmppSmsProvider } from './providers/sms/smpp.provider';
 import { CloudWhatsappProvider } from './providers/whatsapp/cloud-whatsapp.provider';
+import { WhatsappStatusController } from './providers/whatsapp/whatsapp-status.controller';
 import { BullmqDeliveryQueue, deliveryWorker } from './queue/bullmq-delivery-queue';
 import { DeliveryQueue } from './queue/delivery-queue';
 import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
@@ -21,7 +22,8 @@ import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
 /**
  * Queues, workers and providers, chosen once from the configuration: BullMQ with REDIS_URL
  * (workers only where ROLE runs them), else the in-process queue; one provider per channel.
- * `records` is the module that provides the DeliveryRecords port (the Otp module's).
+ * `records` is the module that provides the DeliveryRecords port (the Otp module's). The
+ * WhatsApp status callbacks are served here, beside the receipts they record.
  */
 const QUEUE_CONNECTION = Symbol('queue connection');
 
@@ -62,7 +64,7 @@ export class ChannelsModule implements OnApplicationShutdown {
     } else {
       providers.push({ provide: DeliveryQueue, useClass: InProcessDeliveryQueue });
     }
-    return { module: ChannelsModule, imports, providers, exports: [DeliveryQueue] };
+    return { module: ChannelsModule, imports, controllers: [WhatsappStatusController], providers, exports: [DeliveryQueue] };
   }
 }
 
