@@ -10,6 +10,8 @@ export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = '5s,5m,30m,2h,5h,10h,10h';
 export type SmsProviderName = 'console' | 'smpp' | 'http';
 export type VoiceProviderName = 'console' | 'twiml';
 export type EmailProviderName = 'console' | 'smtp';
+export type WhatsappProviderName = 'console' | 'cloud';
+export const DEFAULT_WHATSAPP_API_URL = 'https://graph.facebook.com/v21.0';
 
 export type DatabaseConfig =
   | { type: 'sqlite'; database: string }
@@ -96,6 +98,20 @@ export class AppConfig {
   readonly sms: { provider: SmsProviderName; smppUrl?: string; httpUrl?: string };
   readonly voice: { provider: VoiceProviderName; apiUrl?: string; accountSid?: string; authToken?: string };
   readonly email: { provider: EmailProviderName; smtpUrl?: string };
+  /**
+   * The WhatsApp Business Cloud API (SPEC §10.7): where and as whom `cloud` sends the
+   * authentication template; the app secret that signs Meta's status callbacks and the token of
+   * its verification handshake (either unset: that callback is refused).
+   */
+  readonly whatsapp: {
+    provider: WhatsappProviderName;
+    apiUrl: string;
+    phoneNumberId?: string;
+    token?: string;
+    template?: string;
+    appSecret?: string;
+    verifyToken?: string;
+  };
   /** When set, /metrics requires `Authorization: Bearer <token>`. */
   readonly metricsToken?: string;
   /** When set, /metrics is served on this port only (not on PORT), without a token. */
@@ -175,6 +191,20 @@ export class AppConfig {
       this.voice.apiUrl = required(url(env, 'VOICE_API_URL', ['http:', 'https:']), 'VOICE_API_URL');
       this.voice.accountSid = required(env.VOICE_ACCOUNT_SID, 'VOICE_ACCOUNT_SID');
       this.voice.authToken = required(env.VOICE_AUTH_TOKEN, 'VOICE_AUTH_TOKEN');
+    }
+    this.whatsapp = {
+      provider: oneOf(env, 'WHATSAPP_PROVIDER', ['console', 'cloud'] as const, 'console'),
+      apiUrl: url(env, 'WHATSAPP_API_URL', ['http:', 'https:']) ?? DEFAULT_WHATSAPP_API_URL,
+      appSecret: env.WHATSAPP_APP_SECRET || undefined,
+      verifyToken: env.WHATSAPP_VERIFY_TOKEN || undefined,
+    };
+    if (this.whatsapp.provider === 'cloud') {
+      this.whatsapp.phoneNumberId = required(env.WHATSAPP_PHONE_NUMBER_ID, 'WHATSAPP_PHONE_NUMBER_ID');
+      // The id Meta gives the number in WhatsApp Manager, easily mistaken for the number itself.
+      if (!/^\d{1,32}$/.test(this.whatsapp.phoneNumberId)) throw new ConfigError("WHATSAPP_PHONE_NUMBER_ID must be the phone number's id in WhatsApp Manager (digits only)");
+      this.whatsapp.token = required(env.WHATSAPP_TOKEN, 'WHATSAPP_TOKEN');
+      this.whatsapp.template = required(env.WHATSAPP_TEMPLATE, 'WHATSAPP_TEMPLATE');
+      if (!/^[a-z0-9_]{1,512}$/.test(this.whatsapp.template)) throw new ConfigError('WHATSAPP_TEMPLATE must be a template name: lower-case letters, digits and underscores');
     }
     this.metricsToken = env.METRICS_TOKEN || undefined;
     this.metricsPort = env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined;

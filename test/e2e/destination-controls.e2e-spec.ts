@@ -32,7 +32,7 @@ describe('destination controls', () => {
         testNumbers: null,
         testMode: null,
         effective: {
-          geoPermissions: { sms: ['*'], call: ['*'] },
+          geoPermissions: { sms: ['*'], call: ['*'], whatsapp: ['*'] },
           blockedPrefixes: [],
           blockedNumberTypes: ['PREMIUM_RATE', 'SHARED_COST'],
           fraudGuard: { mode: 'dry-run', window: 3600, minSends: 30, minConversion: 0.2, blockFor: 43200 },

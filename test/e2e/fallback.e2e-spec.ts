@@ -1,9 +1,13 @@
+import { createHmac } from 'node:crypto';
+import request from 'supertest';
 import { HttpPeer } from '../support/http-peers';
 import { SmtpSink } from '../support/smtp-sink';
 import { TestSmsc } from '../support/smsc';
 import { TestApp } from '../support/test-app';
 import { until } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
+
+const WHATSAPP_APP_SECRET = 'meta-app-secret-of-the-test';
 
 interface SessionRecord {
   status: string;
@@ -18,6 +22,7 @@ interface SessionRecord {
 describe('channel fallback', () => {
   let smsc: TestSmsc;
   let calls: HttpPeer;
+  let cloud: HttpPeer;
   let smtp: SmtpSink;
   let hooks: WebhookReceiver;
   let app: TestApp;
@@ -31,6 +36,12 @@ describe('channel fallback', () => {
     VOICE_AUTH_TOKEN: 'voice-token',
     EMAIL_PROVIDER: 'smtp',
     SMTP_URL: smtp.url,
+    WHATSAPP_PROVIDER: 'cloud',
+    WHATSAPP_API_URL: `${cloud.url}/v21.0`,
+    WHATSAPP_PHONE_NUMBER_ID: '106540352242922',
+    WHATSAPP_TOKEN: 'EAAGtest-token',
+    WHATSAPP_TEMPLATE: 'otp_code',
+    WHATSAPP_APP_SECRET: WHATSAPP_APP_SECRET,
     DELIVERY_BACKOFF_MS: '50',
   });
   const send = (target: TestApp, to: string, fallback: unknown, extra: Record<string, unknown> = {}) =>
@@ -52,6 +63,8 @@ describe('channel fallback', () => {
     calls = await HttpPeer.start();
     calls.status = 201;
     calls.body = { sid: 'CA0123' };
+    cloud = await HttpPeer.start();
+    cloud.body = { messaging_product: 'whatsapp', messages: [{ id: 'wamid.fallback-1' }] };
     smtp = await SmtpSink.start();
     hooks = await WebhookReceiver.start();
     app = await TestApp.start({ env: peersEnv() });
@@ -60,7 +73,7 @@ describe('channel fallback', () => {
 
   afterAll(async () => {
     await app.close();
-    await Promise.all([smsc.close(), calls.close(), smtp.close(), hooks.close()]);
+    await Promise.all([smsc.close(), calls.close(), cloud.close(), smtp.close(), hooks.close()]);
   });
 
   it('places the call at once when the SMSC reports the SMS undelivered, speaking the same code', async () => {
@@ -129,6 +142,28 @@ describe('channel fallback', () => {
     }
   });
 
+  it("sends the SMS with the same code when WhatsApp's signed status callback says the message failed", async () => {
+    const { body } = await send(app, '+12055550411', [{ channel: 'sms', after: 600 }], { channel: 'whatsapp', from: 'OTPGATE' }).expect(200);
+    const [message] = await cloud.waitForRequests(1);
+    const code = (message.json as { template: { components: { parameters: { text: string }[] }[] } }).template.components[0].parameters[0].text;
+    await sessionWhen(app, body.requestID, (s) => s.deliveryStatus === 'sent');
+
+    const raw = JSON.stringify({
+      object: 'whatsapp_business_account',
+      entry: [{ id: '1', changes: [{ field: 'messages', value: { statuses: [{ id: 'wamid.fallback-1', status: 'failed', errors: [{ code: 131026, title: 'Message undeliverable' }] }] } }] }],
+    });
+    const signature = `sha256=${createHmac('sha256', WHATSAPP_APP_SECRET).update(raw).digest('hex')}`;
+    await request(app.url).post('/2fa/providers/whatsapp/status').set('Content-Type', 'application/json').set('X-Hub-Signature-256', signature).send(raw).expect(200);
+
+    expect((await smsTo('12055550411')).code).toBe(code);
+    const record = await sessionWhen(app, body.requestID, (s) => s.steps[1].deliveryStatus === 'sent');
+    expect(record.steps).toEqual([
+      expect.objectContaining({ channel: 'whatsapp', deliveryStatus: 'undelivered', provider: 'whatsapp', providerMessageId: 'wamid.fallback-1' }),
+      expect.objectContaining({ channel: 'sms', to: '12055550411', deliveryStatus: 'sent', provider: 'smpp' }),
+    ]);
+    await app.http(app.root).post('/2fa/verify').send({ requestId: body.requestID, code }).expect(200);
+  });
+
   it('moves on when every attempt of a step fails, and fails the OTP only when no step reached the user', async () => {
     smsc.throttleNext = 5;
     calls.failNext = 5;
@@ -168,7 +203,7 @@ describe('channel fallback', () => {
     expect(await refused([{ channel: 'call' }, { channel: 'email' }])).toEqual({ code: 481, message: "Invalid parameter fallback[1].to: is required: the send's to does not suit email", requestID: null });
     expect((await refused([{ channel: 'sms', to: 'someone@example.com' }])).message).toBe('Invalid parameter fallback[0].to: must be a phone number of 8 to 15 digits');
     expect((await refused([{ channel: 'email', to: 'a@example.com' }])).message).toBe("Invalid parameter fallback[0].from: is required: the send's from does not suit email");
-    expect((await refused([{ channel: 'fax' }])).message).toBe('Invalid parameter fallback[0].channel: must be one of sms, call, email');
+    expect((await refused([{ channel: 'fax' }])).message).toBe('Invalid parameter fallback[0].channel: must be one of sms, call, email, whatsapp');
     expect((await refused([{ channel: 'call', after: 4 }])).message).toBe('Invalid parameter fallback[0].after: must be a whole number of seconds from 5 to 86400');
     expect((await refused([{ channel: 'call', wait: 10 }])).message).toBe('Invalid parameter fallback[0].wait: is not a field of a step');
     expect((await refused(Array(4).fill({ channel: 'call' }))).message).toBe('Invalid parameter fallback: at most 3 steps');

@@ -148,7 +148,7 @@ describe('operability', () => {
       const page = await app.http(app.root).get('/admin/queues').expect(200);
       expect(page.text).toMatch(/<html/i);
       const queues = await app.http(app.root).get('/admin/queues/api/queues').expect(200);
-      expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['call', 'email', 'sms', 'webhooks']);
+      expect(queues.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['call', 'email', 'sms', 'webhooks', 'whatsapp']);
     });
   });
 });

@@ -89,7 +89,7 @@ describe('OTP send, verify, cancel', () => {
       ['no to', { ...sms, to: '' }, 480, 'Missing required parameter: to'],
       ['no body', { ...sms, body: undefined }, 480, 'Missing required parameter: body'],
       ['a body without {code}', { ...sms, body: 'Hello' }, 481, 'Invalid parameter body: must contain {code}'],
-      ['an unknown channel', { ...sms, channel: 'fax' }, 481, 'Invalid parameter channel: must be one of the following values: sms, call, email'],
+      ['an unknown channel', { ...sms, channel: 'fax' }, 481, 'Invalid parameter channel: must be one of the following values: sms, call, email, whatsapp'],
       ['length 3', { ...sms, length: 3 }, 481, 'Invalid parameter length: must not be less than 4'],
       ['length 11', { ...sms, length: '11' }, 481, 'Invalid parameter length: must not be greater than 10'],
       ['a non-numeric length', { ...sms, length: 'six' }, 481, 'Invalid parameter length: must be an integer number'],

@@ -14,6 +14,7 @@ describe('configuration', () => {
       sms: { provider: 'console' },
       voice: { provider: 'console' },
       email: { provider: 'console' },
+      whatsapp: { provider: 'console', apiUrl: 'https://graph.facebook.com/v21.0', appSecret: undefined, verifyToken: undefined },
       delivery: { attempts: 5, backoffMs: 1000 },
       webhooks: { retryScheduleMs: [5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000], privateAddresses: 'allow', timeoutMs: 10_000 },
       idempotencyTtlMs: 86_400_000,
@@ -32,6 +33,14 @@ describe('configuration', () => {
     [{ SMS_PROVIDER: 'carrier-pigeon' }, 'SMS_PROVIDER must be one of console, smpp, http'],
     [{ VOICE_PROVIDER: 'twiml', VOICE_API_URL: 'https://api.example/2010-04-01' }, 'VOICE_ACCOUNT_SID is required by the configured provider'],
     [{ EMAIL_PROVIDER: 'smtp' }, 'SMTP_URL is required by the configured provider'],
+    [{ WHATSAPP_PROVIDER: 'meta' }, 'WHATSAPP_PROVIDER must be one of console, cloud'],
+    [{ WHATSAPP_PROVIDER: 'cloud' }, 'WHATSAPP_PHONE_NUMBER_ID is required by the configured provider'],
+    [{ WHATSAPP_PROVIDER: 'cloud', WHATSAPP_PHONE_NUMBER_ID: '+12055550100' }, "WHATSAPP_PHONE_NUMBER_ID must be the phone number's id in WhatsApp Manager (digits only)"],
+    [{ WHATSAPP_PROVIDER: 'cloud', WHATSAPP_PHONE_NUMBER_ID: '106540352242922' }, 'WHATSAPP_TOKEN is required by the configured provider'],
+    [{ WHATSAPP_PROVIDER: 'cloud', WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_TOKEN: 'EAAG' }, 'WHATSAPP_TEMPLATE is required by the configured provider'],
+    [{ WHATSAPP_PROVIDER: 'cloud', WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_TOKEN: 'EAAG', WHATSAPP_TEMPLATE: 'OTP Code' }, 'WHATSAPP_TEMPLATE must be a template name: lower-case letters, digits and underscores'],
+    [{ WHATSAPP_API_URL: 'graph.facebook.com/v21.0' }, 'WHATSAPP_API_URL is not a valid URL'],
+    [{ WHATSAPP_API_URL: 'ftp://graph.facebook.com' }, 'WHATSAPP_API_URL must be a http:// or https:// URL'],
     [{ DATABASE_URL: 'postgres://x/y' }, 'DATABASE_URL must start with sqlite:, mysql:// or mariadb://'],
     [{ DATABASE_URL: 'mysql://root@127.0.0.1:3306/otpgate' }, 'APP_SECRET is required when DATABASE_URL is a MySQL database'],
     [{ ROLE: 'worker' }, 'REDIS_URL is required when ROLE=worker'],
@@ -46,6 +55,19 @@ describe('configuration', () => {
     [{ IDEMPOTENCY_TTL_S: '10' }, 'IDEMPOTENCY_TTL_S must be an integer between 60 and 2592000'],
   ])('refuses %p: %s', (env, message) => {
     expect(() => new AppConfig({ ...base, ...env })).toThrow(new ConfigError(message));
+  });
+
+  it('reads the WhatsApp Cloud API settings', () => {
+    const env = { WHATSAPP_PROVIDER: 'cloud', WHATSAPP_API_URL: 'https://graph.example/v22.0', WHATSAPP_PHONE_NUMBER_ID: '106540352242922', WHATSAPP_TOKEN: 'EAAG', WHATSAPP_TEMPLATE: 'otp_code_2' };
+    expect(new AppConfig({ ...base, ...env, WHATSAPP_APP_SECRET: 'app-secret', WHATSAPP_VERIFY_TOKEN: 'verify' }).whatsapp).toEqual({
+      provider: 'cloud',
+      apiUrl: 'https://graph.example/v22.0',
+      phoneNumberId: '106540352242922',
+      token: 'EAAG',
+      template: 'otp_code_2',
+      appSecret: 'app-secret',
+      verifyToken: 'verify',
+    });
   });
 
   it('stops start-up with one line naming the variable', async () => {

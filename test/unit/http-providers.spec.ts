@@ -3,12 +3,13 @@ import { OutboundMessage } from '../../src/modules/channels/providers/message-pr
 import { buildTwiml, TwimlCallProvider } from '../../src/modules/channels/providers/call/twiml-call.provider';
 import { basicAuth, HttpPeer } from '../support/http-peers';
 
-const sms: OutboundMessage = { requestId: 'OTP0123456789abcdef', channel: 'sms', from: 'otpgate', to: '819012345678', text: 'Your code is 482915' };
+const sms: OutboundMessage = { requestId: 'OTP0123456789abcdef', channel: 'sms', from: 'otpgate', to: '819012345678', code: '482915', text: 'Your code is 482915' };
 const call: OutboundMessage = {
   requestId: 'OTPfedcba9876543210',
   channel: 'call',
   from: '15550001111',
   to: '819012345678',
+  code: '482915',
   text: 'Your code is 4 8 2 9 1 5',
 };
 

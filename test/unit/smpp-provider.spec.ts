@@ -14,7 +14,7 @@ describe('SmppSmsProvider', () => {
     providers.push(created);
     return created;
   };
-  const sms = (text: string, from = 'OTPGate', to = '15551234567'): OutboundMessage => ({ requestId: 'req-1', channel: 'sms', from, to, text });
+  const sms = (text: string, from = 'OTPGate', to = '15551234567'): OutboundMessage => ({ requestId: 'req-1', channel: 'sms', from, to, code: '123456', text });
   const until = async (condition: () => boolean, what: string) => {
     const deadline = Date.now() + 10_000;
     while (!condition()) {

@@ -149,6 +149,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/2fa/providers/whatsapp/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * WhatsApp webhook verification
+         * @description Meta's verification handshake, when the callback URL is set in the app dashboard (Webhooks, WhatsApp Business Account, field `messages`). Public: no credentials. With `hub.mode=subscribe` and `hub.verify_token` equal to WHATSAPP_VERIFY_TOKEN it answers `hub.challenge` as text/plain; a wrong token, or none configured, answers 401.
+         */
+        get: operations["WhatsappStatus_verify"];
+        put?: never;
+        /**
+         * WhatsApp status callback
+         * @description Meta's webhook for the WhatsApp Business Account's `messages` field. Public: no credentials; each request must carry `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body keyed with WHATSAPP_APP_SECRET>`, else (or with no app secret configured) it answers 401 and changes nothing. A status `delivered` or `read` makes the delivery of the OTP whose `providerMessageId` it names `delivered`, `failed` makes it `undelivered` with the error as `deliveryError`; the answer comes at once, before the receipts are recorded (one that arrives before its message id is recorded is retried for a few seconds). Incoming messages, `sent` statuses and other fields carry no receipt and are ignored.
+         */
+        post: operations["WhatsappStatus_receive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/2fa/search": {
         parameters: {
             query?: never;
@@ -203,7 +227,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send a one-time code by SMS, call or email
+         * Send a one-time code by SMS, call, email or WhatsApp
          * @description SPEC §4: the named `limits` (or the default limit, one send per minute per destination) are applied first; an earlier valid OTP of the same service and destination is replaced (at once, or after `guardTime`); the answer comes once the request is stored and its delivery queued, before delivery. With an `Idempotency-Key`, the first request that passes validation and authorization records its outcome (200, 453, 454, 495, 483 or 484) for 24 h; a retry with the same key and parameters answers it again with `Idempotent-Replayed: true` and sends nothing. Other parameters: 422 / 496; while the first is still being answered: 409 / 497. Validation, authorization and 5xx outcomes are not recorded.
          */
         post: operations["Otp_send"];
@@ -757,6 +781,12 @@ export interface components {
              *     ]
              */
             sms: string[];
+            /**
+             * @example [
+             *       "*"
+             *     ]
+             */
+            whatsapp: string[];
         };
         IssuedAccountDto: {
             /**
@@ -844,7 +874,7 @@ export interface components {
             /** @description Records of this account (the caller or one of its sub-accounts); default: the caller. */
             accountSid?: string | null;
             /** @enum {string|null} */
-            channel?: "sms" | "call" | "email" | null;
+            channel?: "sms" | "call" | "email" | "whatsapp" | null;
             /**
              * @description The phone destination's country (ISO 3166 alpha-2).
              * @example US
@@ -893,11 +923,11 @@ export interface components {
              */
             body: string;
             /**
-             * @description Case-insensitive.
+             * @description Case-insensitive. `whatsapp` sends the approved authentication template of WHATSAPP_TEMPLATE with the code (SPEC §10.7); `body` is then not sent.
              * @default sms
              * @enum {string|null}
              */
-            channel?: "sms" | "call" | "email" | null;
+            channel?: "sms" | "call" | "email" | "whatsapp" | null;
             /**
              * @description Channel fallback (SPEC §10.3): up to 3 further steps for the same OTP (one code, one requestID). A step starts when the one before it failed (every delivery attempt failed, or an `undelivered` receipt) or when its `after` has passed without a verify; verify, cancel, lockout and expiry end the workflow. An email step needs `subject`. A refusal names the step: `fallback[1].to`.
              * @example [
@@ -917,21 +947,21 @@ export interface components {
                  * @description Case-insensitive.
                  * @enum {string}
                  */
-                channel: "sms" | "call" | "email";
+                channel: "sms" | "call" | "email" | "whatsapp";
                 /** @description The step's sender, suiting its channel as the send's `from` does; default: the send's `from`, when it suits. */
                 from?: string;
                 /** @description The step's destination, suiting its channel; default: the send's `to`, when it suits. */
                 to?: string;
             }[] | string;
             /**
-             * @description SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address.
+             * @description SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address; whatsapp: as for SMS, recorded only (Meta sends from the number of WHATSAPP_PHONE_NUMBER_ID).
              * @example OTPGATE
              */
             from: string;
             /** @description Seconds an earlier OTP of the same service and destination stays verifiable (never past its own expiry). */
             guardTime?: number | null;
             /**
-             * @description TTS language for calls: `en`, `ja-JP`, or `engine.lang` such as `awspolly.ja-JP`.
+             * @description TTS language for calls: `en`, `ja-JP`, or `engine.lang` such as `awspolly.ja-JP`. WhatsApp: the template language as Meta names it (`en`, `en_US`, `pt_BR`; `en-US` is read as `en_US`).
              * @default en
              * @example en
              */
@@ -968,7 +998,7 @@ export interface components {
              */
             timeout?: number | null;
             /**
-             * @description sms and call: a phone number of 8–15 digits with its country code (spaces, dashes, dots, parentheses and a leading `+` or `00` allowed); email: an email address. Stored normalised.
+             * @description sms, call and whatsapp: a phone number of 8–15 digits with its country code (spaces, dashes, dots, parentheses and a leading `+` or `00` allowed); email: an email address. Stored normalised.
              * @example +12055550100
              */
             to: string;
@@ -985,7 +1015,7 @@ export interface components {
             /** @description Wrong codes so far. */
             attempts: number;
             /** @enum {string} */
-            channel: "sms" | "call" | "email";
+            channel: "sms" | "call" | "email" | "whatsapp";
             codeLength: number;
             /**
              * @description ISO 3166 alpha-2 of a phone destination, when libphonenumber can place it; null for email.
@@ -1040,7 +1070,7 @@ export interface components {
         };
         SessionStepDto: {
             /** @enum {string} */
-            channel: "sms" | "call" | "email";
+            channel: "sms" | "call" | "email" | "whatsapp";
             /** @example 2021-02-04T03:52:09.400+0000 */
             dateSent: string | null;
             deliveryError: string | null;
@@ -1098,6 +1128,7 @@ export interface components {
             geoPermissions: {
                 call?: string[];
                 sms?: string[];
+                whatsapp?: string[];
             } | null;
             /** @example null */
             testMode: boolean | null;
@@ -1111,7 +1142,7 @@ export interface components {
         };
         TestMessageDto: {
             /** @enum {string} */
-            channel: "sms" | "call" | "email";
+            channel: "sms" | "call" | "email" | "whatsapp";
             /** @example 2021-02-04T03:52:09.400+0000 */
             dateCreated: string;
             /** @example +12055550199 */
@@ -1165,7 +1196,7 @@ export interface components {
              */
             blockedNumberTypes?: string[] | null;
             /**
-             * @description E.164 prefixes refused on sms and call (default none); replaces the list.
+             * @description E.164 prefixes refused on sms, call and whatsapp (default none); replaces the list.
              * @example [
              *       "+88",
              *       "+4470"
@@ -1191,7 +1222,7 @@ export interface components {
                 window?: number;
             } | null;
             /**
-             * @description Countries enabled per phone channel: ISO 3166 alpha-2 codes, or `["*"]` for all (the default). A channel not given keeps its list; `[]` disables the channel.
+             * @description Countries enabled per phone channel (sms, call, whatsapp; each its own list): ISO 3166 alpha-2 codes, or `["*"]` for all (the default). A channel not given keeps its list; `[]` disables the channel.
              * @example {
              *       "call": [
              *         "US"
@@ -1206,6 +1237,7 @@ export interface components {
             geoPermissions?: {
                 call?: string[];
                 sms?: string[];
+                whatsapp?: string[];
             } | null;
             /** @description No send of the account (and its sub-accounts) reaches a provider; messages are captured for GET /2fa/test/messages. */
             testMode?: boolean | null;
@@ -1241,7 +1273,7 @@ export interface components {
             /** @description Records of this account (the caller or one of its sub-accounts); default: the caller. */
             accountSid?: string | null;
             /** @enum {string|null} */
-            channel?: "sms" | "call" | "email" | null;
+            channel?: "sms" | "call" | "email" | "whatsapp" | null;
             /**
              * @description The phone destination's country (ISO 3166 alpha-2).
              * @example US
@@ -1274,7 +1306,7 @@ export interface components {
             accountSid: string;
             canceled: number;
             /** @enum {string} */
-            channel: "sms" | "call" | "email";
+            channel: "sms" | "call" | "email" | "whatsapp";
             /**
              * @description verified / sent; 0 when nothing was sent.
              * @example 0.85
@@ -1402,6 +1434,60 @@ export interface components {
             uri: string;
             /** @example https://example.com/otpgate/events */
             url: string;
+        };
+        WhatsappChangeDto: {
+            /**
+             * @description Only `messages` changes carry statuses; others are ignored.
+             * @example messages
+             */
+            field: string;
+            value: components["schemas"]["WhatsappChangeValueDto"];
+        };
+        WhatsappChangeValueDto: {
+            /** @example whatsapp */
+            messaging_product?: string;
+            statuses?: components["schemas"]["WhatsappStatusDto"][];
+        };
+        WhatsappEntryDto: {
+            changes: components["schemas"]["WhatsappChangeDto"][];
+            /**
+             * @description The WhatsApp Business Account id.
+             * @example 102290129340398
+             */
+            id?: string;
+        };
+        WhatsappStatusDto: {
+            /** @description With `failed`: the first one becomes `deliveryError` (`Message undeliverable (131026)`). */
+            errors?: components["schemas"]["WhatsappStatusErrorDto"][];
+            /**
+             * @description The `providerMessageId` of the OTP.
+             * @example wamid.HBgLMTIwNTU1NTAxMDAVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA
+             */
+            id: string;
+            /** @example 12055550100 */
+            recipient_id?: string;
+            /**
+             * @description `delivered` and `read` make the delivery `delivered`, `failed` `undelivered`; `sent` changes nothing.
+             * @enum {string}
+             */
+            status: "sent" | "delivered" | "read" | "failed";
+            /**
+             * @description Unix seconds.
+             * @example 1767225600
+             */
+            timestamp?: string;
+        };
+        WhatsappStatusErrorDto: {
+            /** @example 131026 */
+            code: number;
+            /** @example Message undeliverable */
+            title: string;
+        };
+        /** @description Meta's webhook payload for a WhatsApp Business Account (its `messages` field); what carries no status is ignored. */
+        WhatsappWebhookDto: {
+            entry: components["schemas"]["WhatsappEntryDto"][];
+            /** @enum {string} */
+            object: "whatsapp_business_account";
         };
     };
     responses: never;
@@ -2340,6 +2426,181 @@ export interface operations {
             };
         };
     };
+    WhatsappStatus_verify: {
+        parameters: {
+            query: {
+                /** @description Always `subscribe`. */
+                "hub.mode": "subscribe";
+                /** @description The Verify token entered in the app dashboard: must equal WHATSAPP_VERIFY_TOKEN. */
+                "hub.verify_token": string;
+                /** @description Echoed as the answer once the token matches. */
+                "hub.challenge": string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The subscription is confirmed: the body is `hub.challenge`. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description 480: Missing required parameter: {name}; 481: Invalid parameter {name}: {why} */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 401: Authentication failed */
+            401: {
+                headers: {
+                    /** @description Basic realm="otpgate", with code 401 only (never with 474) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 431: Request header fields too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 500: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 503: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    WhatsappStatus_receive: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description `sha256=` and the hex HMAC-SHA256 of the raw body keyed with the app secret (WHATSAPP_APP_SECRET). */
+                "X-Hub-Signature-256": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WhatsappWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description Signed and read: `receipts` is the number of delivered, read and failed statuses it carried */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example 200 */
+                        code: number;
+                        data: {
+                            /** @example 1 */
+                            receipts: number;
+                        };
+                        /** @example OK */
+                        message: string;
+                    };
+                };
+            };
+            /** @description 480: Missing required parameter: {name}; 481: Invalid parameter {name}: {why} */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 401: Authentication failed */
+            401: {
+                headers: {
+                    /** @description Basic realm="otpgate", with code 401 only (never with 474) */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 413: Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 415: Unsupported media type: {type} */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 431: Request header fields too large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 500: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description 503: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
     Reports_search: {
         parameters: {
             query?: {
@@ -2358,7 +2619,7 @@ export interface operations {
                 /** @description Created on or before: an ISO-8601 date or date-time, inclusive. */
                 endTime?: string;
                 service?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 /** @description Destination; phone spellings and email case are normalised as on send. */
                 to?: string;
                 /** @description The sender, as sent. */
@@ -2503,7 +2764,7 @@ export interface operations {
                 /** @description Created on or before: an ISO-8601 date or date-time, inclusive. */
                 endTime?: string;
                 service?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 /** @description Destination; phone spellings and email case are normalised as on send. */
                 to?: string;
                 /** @description The sender, as sent. */
@@ -3246,7 +3507,7 @@ export interface operations {
                 startDate?: string;
                 /** @description Last day (an ISO-8601 date, UTC, inclusive); default: today. */
                 endDate?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 service?: string;
                 /** @description The phone destination's country (ISO 3166 alpha-2). */
                 country?: string;
@@ -3385,7 +3646,7 @@ export interface operations {
                 startDate?: string;
                 /** @description Last day (an ISO-8601 date, UTC, inclusive); default: today. */
                 endDate?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 service?: string;
                 /** @description The phone destination's country (ISO 3166 alpha-2). */
                 country?: string;
@@ -3547,7 +3808,7 @@ export interface operations {
                 startDate?: string;
                 /** @description Last day (an ISO-8601 date, UTC, inclusive); default: today. */
                 endDate?: string;
-                channel?: "sms" | "call" | "email";
+                channel?: "sms" | "call" | "email" | "whatsapp";
                 service?: string;
                 /** @description The phone destination's country (ISO 3166 alpha-2). */
                 country?: string;

@@ -29,7 +29,9 @@ function refuseOtherBodies(req: Request, _res: Response, next: NextFunction): vo
 }
 
 function textParser(type: string, parseText: (text: string) => unknown): RequestHandler {
-  const read = express.text({ type, limit: BODY_LIMIT });
+  // The bytes as received stay on the request (`rawBody`, as Nest's RawBodyRequest has it) for a
+  // route that checks a signature over them (WhatsApp's status callbacks): text decoding may change them.
+  const read = express.text({ type, limit: BODY_LIMIT, verify: keepRawBody });
   return (req: Request, res: Response, next: NextFunction) =>
     read(req, res, (error?: unknown) => {
       if (error) return next(toAppError(error));
@@ -89,6 +91,10 @@ export function parseForm(text: string): unknown {
     form[base] = map;
   }
   return form;
+}
+
+function keepRawBody(req: Request & { rawBody?: Buffer }, _res: Response, body: Buffer): void {
+  req.rawBody = body;
 }
 
 function dropProto(key: string, value: unknown): unknown {

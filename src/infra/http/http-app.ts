@@ -92,6 +92,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('Accounts', 'The caller and its sub-accounts (SPEC §3)')
     .addTag('Webhooks', 'Signed status events of OTP sessions, delivered from an outbox (SPEC §10.2)')
     .addTag('Protection', 'Destination controls, fraud guard, test numbers and test mode (SPEC §10.4, §10.5)')
+    .addTag('Providers', "Delivery providers' status callbacks: public, each request checked with the provider's own signature (SPEC §10.7)")
     .addTag('Health', 'Liveness and the health of the database and Redis')
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });

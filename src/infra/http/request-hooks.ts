@@ -7,6 +7,8 @@ import { AppError } from '../../common/errors/app-error';
 import { MetricsService } from '../metrics/metrics.service';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** Query parameters that carry a secret (Meta's WhatsApp verification handshake): their values never reach a log line. */
+const SECRET_QUERY = /([?&]hub\.verify_token=)[^&#]*/g;
 
 type IdentifiedRequest = IncomingMessage & { id?: string };
 
@@ -52,11 +54,16 @@ export function observeRequests(metrics: MetricsService, log: pino.Logger): Requ
       const route = routeOf(req);
       metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       if (log.isLevelEnabled('info')) {
-        log.info({ req: { id: (req as IdentifiedRequest).id, method: req.method, url: req.originalUrl }, res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000), route }, 'request completed');
+        log.info({ req: { id: (req as IdentifiedRequest).id, method: req.method, url: loggedUrl(req.originalUrl) }, res: { statusCode: res.statusCode }, responseTime: Math.round(seconds * 1000), route }, 'request completed');
       }
     });
     next();
   };
+}
+
+/** The URL as logged: secrets in the query replaced (the common case, no query secret, costs one search). */
+export function loggedUrl(url: string): string {
+  return url.includes('verify_token') ? url.replace(SECRET_QUERY, '$1[redacted]') : url;
 }
 
 /**

@@ -1,3 +1,3 @@
 /** The ways a code goes out; each has its own queue and provider. */
-export type Channel = 'sms' | 'call' | 'email';
-export const CHANNELS: readonly Channel[] = ['sms', 'call', 'email'];
+export type Channel = 'sms' | 'call' | 'email' | 'whatsapp';
+export const CHANNELS: readonly Channel[] = ['sms', 'call', 'email', 'whatsapp'];

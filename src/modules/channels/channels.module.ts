@@ -10,10 +10,12 @@ import { DeliveryReceipts } from './delivery-receipts';
 import { NextSteps } from './next-steps';
 import { TwimlCallProvider } from './providers/call/twiml-call.provider';
 import { ConsoleProvider } from './providers/console.provider';
-import { CallProvider, EmailProvider, MessageProvider, SmsProvider } from './providers/message-provider';
+import { CallProvider, EmailProvider, MessageProvider, SmsProvider, WhatsappProvider } from './providers/message-provider';
 import { SmtpEmailProvider } from './providers/email/smtp.provider';
 import { HttpSmsProvider } from './providers/sms/http-sms.provider';
 import { SmppSmsProvider } from './providers/sms/smpp.provider';
+import { CloudWhatsappProvider } from './providers/whatsapp/cloud-whatsapp.provider';
+import { WhatsappStatusController } from './providers/whatsapp/whatsapp-status.controller';
 import { BullmqDeliveryQueue, deliveryWorker } from './queue/bullmq-delivery-queue';
 import { DeliveryQueue } from './queue/delivery-queue';
 import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
@@ -21,7 +23,8 @@ import { InProcessDeliveryQueue } from './queue/in-process-delivery-queue';
 /**
  * Queues, workers and providers, chosen once from the configuration: BullMQ with REDIS_URL
  * (workers only where ROLE runs them), else the in-process queue; one provider per channel.
- * `records` is the module that provides the DeliveryRecords port (the Otp module's).
+ * `records` is the module that provides the DeliveryRecords port (the Otp module's). The
+ * WhatsApp status callbacks are served here, beside the receipts they record.
  */
 const QUEUE_CONNECTION = Symbol('queue connection');
 
@@ -49,6 +52,7 @@ export class ChannelsModule implements OnApplicationShutdown {
       { provide: SmsProvider, inject: [DeliveryReceipts], useFactory: (receipts: DeliveryReceipts) => smsProvider(config, receipts) },
       { provide: CallProvider, useFactory: () => callProvider(config) },
       { provide: EmailProvider, useFactory: () => emailProvider(config) },
+      { provide: WhatsappProvider, useFactory: () => whatsappProvider(config) },
     ];
     const imports: DynamicModule['imports'] = [records];
     if (config.redis) {
@@ -62,7 +66,7 @@ export class ChannelsModule implements OnApplicationShutdown {
     } else {
       providers.push({ provide: DeliveryQueue, useClass: InProcessDeliveryQueue });
     }
-    return { module: ChannelsModule, imports, providers, exports: [DeliveryQueue] };
+    return { module: ChannelsModule, imports, controllers: [WhatsappStatusController], providers, exports: [DeliveryQueue] };
   }
 }
 
@@ -82,6 +86,15 @@ function callProvider(config: AppConfig): MessageProvider {
 function emailProvider(config: AppConfig): MessageProvider {
   if (config.email.provider === 'smtp') return new SmtpEmailProvider(config.email.smtpUrl!);
   return devConsole('email', config);
+}
+
+function whatsappProvider(config: AppConfig): MessageProvider {
+  const { provider, apiUrl, phoneNumberId, token, template, appSecret } = config.whatsapp;
+  if (provider !== 'cloud') return devConsole('whatsapp', config);
+  if (!appSecret && config.runsApi) {
+    new Logger('Channels').warn('whatsapp: WHATSAPP_APP_SECRET is not set, so status callbacks are refused and deliveries stay "sent"');
+  }
+  return new CloudWhatsappProvider({ apiUrl, phoneNumberId: phoneNumberId!, token: token!, template: template! });
 }
 
 function devConsole(channel: string, config: AppConfig): MessageProvider {

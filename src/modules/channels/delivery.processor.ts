@@ -4,7 +4,7 @@ import { Secrets } from '../../infra/secrets/secrets';
 import { Channel } from './channel';
 import { DeliveryRecords, DeliveryTarget } from './delivery-records';
 import { NextSteps } from './next-steps';
-import { CallProvider, EmailProvider, MessageProvider, OutboundMessage, SmsProvider } from './providers/message-provider';
+import { CallProvider, EmailProvider, MessageProvider, OutboundMessage, SmsProvider, WhatsappProvider } from './providers/message-provider';
 import { DeliveryJob, DeliveryPostponed } from './queue/delivery-queue';
 
 /** At most one log line per this long about postponed deliveries: an outage postpones them all. */
@@ -34,8 +34,9 @@ export class DeliveryProcessor {
     sms: SmsProvider,
     call: CallProvider,
     email: EmailProvider,
+    whatsapp: WhatsappProvider,
   ) {
-    this.providers = { sms, call, email };
+    this.providers = { sms, call, email, whatsapp };
   }
 
   async process(job: DeliveryJob, attempt: number, attempts: number): Promise<void> {
@@ -110,6 +111,7 @@ export function render(target: Omit<DeliveryTarget, 'step' | 'fallbackSteps'>, c
     channel: target.channel,
     from: target.from,
     to: target.to,
+    code,
     text: target.body.split('{code}').join(spoken),
     subject: target.subject ?? undefined,
     voice: target.voice ?? undefined,

@@ -33,7 +33,7 @@ export class OtpController {
   @Post('send')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Send a one-time code by SMS, call or email',
+    summary: 'Send a one-time code by SMS, call, email or WhatsApp',
     description:
       'SPEC §4: the named `limits` (or the default limit, one send per minute per destination) are applied first; an earlier valid OTP of the same ' +
       'service and destination is replaced (at once, or after `guardTime`); the answer comes once the request is stored and its delivery queued, before delivery. ' +
@@ -53,6 +53,10 @@ export class OtpController {
       },
       email: { summary: 'Email', value: { service: '2FA', channel: 'email', from: 'no-reply@example.com', to: 'user@example.com', subject: 'Your code', body: 'Your verification code is: {code}' } },
       call: { summary: 'Voice call', value: { service: '2FA', channel: 'call', from: '+12055550199', to: '+12055550100', body: 'Your verification code is {code}', voice: 'woman', language: 'en', repeat: 2 } },
+      whatsapp: {
+        summary: 'WhatsApp (the authentication template WHATSAPP_TEMPLATE carries the code; body is not sent)',
+        value: { service: '2FA', channel: 'whatsapp', from: 'OTPGATE', to: '+12055550100', body: 'Your verification code is {code}', language: 'en_US' },
+      },
       subAccount: { summary: 'For a sub-account (put one of your sub-accounts in accountSid)', value: { ...SEND_SMS, accountSid: 'AC55a9977a50647d2fa38fa1f505206aaf' } },
     },
   })

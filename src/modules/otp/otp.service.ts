@@ -288,7 +288,8 @@ function channelFields(input: SendOtpDto): Pick<Otp, 'subject' | 'voice' | 'lang
   return {
     subject: channels.has('email') ? (input.subject ?? null) : null,
     voice: call ? (input.voice ?? 'man') : null,
-    language: call ? (input.language ?? 'en') : null,
+    // The language of a call's speech and of a WhatsApp template.
+    language: call || channels.has('whatsapp') ? (input.language ?? 'en') : null,
     repeat: call ? (input.repeat ?? 1) : null,
   };
 }

@@ -14,22 +14,27 @@ export function channelOf(input: Record<string, unknown>): Channel {
   return (CHANNELS as readonly string[]).includes(channel) ? (channel as Channel) : 'sms';
 }
 
-/** The destination as stored and limited: phone digits for sms and call, a lower-cased address for email. */
+/** The destination as stored and limited: phone digits for sms, call and whatsapp, a lower-cased address for email. */
 export function destination(value: unknown, input: Record<string, unknown>): string | Refused {
   if (typeof value !== 'string') return new Refused('must be a string');
   if (channelOf(input) === 'email') return normalizeEmail(value) ?? new Refused('must be an email address for the email channel');
   return normalizePhone(value) ?? new Refused('must be a phone number of 8 to 15 digits');
 }
 
-/** `from`: an email address for email, a number for calls, a number or an alphanumeric sender id (up to 11) for SMS. */
+/**
+ * `from`: an email address for email, a number for calls, a number or an alphanumeric sender id
+ * (up to 11) for SMS and for WhatsApp (where it is only recorded: Meta sends from the business
+ * number of WHATSAPP_PHONE_NUMBER_ID).
+ */
 export function sender(value: unknown, input: Record<string, unknown>): string | Refused {
   if (typeof value !== 'string') return new Refused('must be a string');
   const from = value.trim();
   const channel = channelOf(input);
   if (channel === 'email') return normalizeEmail(from) ? from : new Refused('must be an email address for the email channel');
   if (normalizePhone(from)) return from;
-  if (channel === 'sms' && ALPHANUMERIC_SENDER.test(from)) return from;
-  return new Refused(channel === 'sms' ? 'must be a phone number or a sender id of up to 11 letters and digits' : 'must be a phone number');
+  const senderId = channel === 'sms' || channel === 'whatsapp';
+  if (senderId && ALPHANUMERIC_SENDER.test(from)) return from;
+  return new Refused(senderId ? 'must be a phone number or a sender id of up to 11 letters and digits' : 'must be a phone number');
 }
 
 /** Verify's `number`: a phone number in any spelling, or an email address. */

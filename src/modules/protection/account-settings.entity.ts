@@ -12,7 +12,7 @@ export class AccountSettings {
   @PrimaryColumn({ type: 'varchar', length: 34 })
   accountSid: string;
 
-  /** `{"sms": [...], "call": [...]}`, either channel absent when not set. */
+  /** `{"sms": [...], "call": [...], "whatsapp": [...]}`, a channel absent when not set. */
   @Column({ type: 'text', nullable: true })
   geoPermissions: string | null;
 

@@ -50,12 +50,12 @@ function unknownKey(map: Record<string, unknown>, allowed: readonly string[]): s
   return Object.keys(map).find((key) => !allowed.includes(key));
 }
 
-/** `{sms: [...], call: [...]}`: ISO 3166 alpha-2 codes (any case) or `"*"` alone; a channel not given is kept. */
+/** `{sms: [...], call: [...], whatsapp: [...]}`: ISO 3166 alpha-2 codes (any case) or `"*"` alone; a channel not given is kept. */
 export function geoPermissions(value: unknown): Partial<Record<PhoneChannel, string[]>> | Refused {
-  const map = object(value, 'of channels (sms, call) to country lists');
+  const map = object(value, `of channels (${PHONE_CHANNELS.join(', ')}) to country lists`);
   if (map instanceof Refused) return map;
   const extra = unknownKey(map, PHONE_CHANNELS);
-  if (extra !== undefined) return new Refused(`${extra} is not a phone channel (sms, call)`);
+  if (extra !== undefined) return new Refused(`${extra} is not a phone channel (${PHONE_CHANNELS.join(', ')})`);
   const result: Partial<Record<PhoneChannel, string[]>> = {};
   for (const channel of PHONE_CHANNELS) {
     if (map[channel] === undefined || map[channel] === null) continue;

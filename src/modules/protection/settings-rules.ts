@@ -21,7 +21,8 @@ export interface FraudGuardSettings {
   blockFor: number;
 }
 
-export const PHONE_CHANNELS = ['sms', 'call'] as const;
+/** The channels whose destination is a phone number; each has its own country list (WhatsApp's prices differ from SMS's). */
+export const PHONE_CHANNELS = ['sms', 'call', 'whatsapp'] as const;
 export type PhoneChannel = (typeof PHONE_CHANNELS)[number];
 
 export const ALL_COUNTRIES = '*';

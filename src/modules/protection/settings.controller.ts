@@ -35,6 +35,7 @@ export class SettingsController {
     examples: {
       dryRun: { summary: 'Fraud guard in dry run: blocks are recorded, not enforced', value: { fraudGuard: { mode: 'dry-run' } } },
       geo: { summary: 'SMS only to the US, Canada and the UK', value: { geoPermissions: { sms: ['US', 'CA', 'GB'] } } },
+      whatsappGeo: { summary: 'WhatsApp only to Brazil and India (SMS and calls keep their lists)', value: { geoPermissions: { whatsapp: ['BR', 'IN'] } } },
       testNumber: { summary: 'A fixed code for an app-store reviewer', value: { testNumbers: { '+12055550123': '123456' } } },
     },
   })

@@ -171,6 +171,6 @@ function rowOf(accountSid: string, own: OwnSettings): Omit<AccountSettings, 'dat
 }
 
 function sizeOfSettings(settings: EffectiveSettings): number {
-  const countries = settings.geoPermissions.sms.length + settings.geoPermissions.call.length;
+  const countries = Object.values(settings.geoPermissions).reduce((sum, list) => sum + list.length, 0);
   return 400 + countries * 8 + settings.blockedPrefixes.length * 24 + settings.testNumbers.size * 200;
 }

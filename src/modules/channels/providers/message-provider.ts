@@ -7,12 +7,14 @@ export interface OutboundMessage {
   from: string;
   /** Normalised destination: phone digits without `+`, or a lower-cased email address. */
   to: string;
+  /** The code alone, for a provider whose message is a template with the code as its parameter (WhatsApp). */
+  code: string;
   /** The body with `{code}` replaced (for calls, by the digits spaced out). */
   text: string;
   subject?: string;
   /** Calls: `man` or `woman`. */
   voice?: string;
-  /** Calls: the TTS language, possibly `engine.lang` (`awspolly.ja-JP`). */
+  /** Calls: the TTS language, possibly `engine.lang` (`awspolly.ja-JP`); WhatsApp: the template's language. */
   language?: string;
   repeat?: number;
 }
@@ -35,6 +37,7 @@ export abstract class MessageProvider {
 export abstract class SmsProvider extends MessageProvider {}
 export abstract class CallProvider extends MessageProvider {}
 export abstract class EmailProvider extends MessageProvider {}
+export abstract class WhatsappProvider extends MessageProvider {}
 
 /** A delivery receipt from a provider, matched to the OTP by its message id. */
 export interface DeliveryReceipt {

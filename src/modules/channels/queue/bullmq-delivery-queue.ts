@@ -16,10 +16,11 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
     @InjectQueue('sms') sms: Queue,
     @InjectQueue('call') call: Queue,
     @InjectQueue('email') email: Queue,
+    @InjectQueue('whatsapp') whatsapp: Queue,
     private readonly config: AppConfig,
   ) {
     super();
-    this.queues = { sms, call, email };
+    this.queues = { sms, call, email, whatsapp };
   }
 
   async enqueue(job: DeliveryJob, delayMs = 0): Promise<void> {

@@ -32,7 +32,11 @@ export class SendOtpDto {
   @MaxLength(128)
   service: string;
 
-  @ApiPropertyOptional({ enum: CHANNELS, default: 'sms', description: 'Case-insensitive.' })
+  @ApiPropertyOptional({
+    enum: CHANNELS,
+    default: 'sms',
+    description: 'Case-insensitive. `whatsapp` sends the approved authentication template of WHATSAPP_TEMPLATE with the code (SPEC §10.7); `body` is then not sent.',
+  })
   @lower()
   @IsOptional()
   @IsIn(CHANNELS)
@@ -42,7 +46,8 @@ export class SendOtpDto {
     example: 'OTPGATE',
     minLength: 1,
     maxLength: 320,
-    description: 'SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address.',
+    description:
+      'SMS: a phone number (8–15 digits) or a sender id of up to 11 letters, digits and spaces; call: a phone number; email: an email address; whatsapp: as for SMS, recorded only (Meta sends from the number of WHATSAPP_PHONE_NUMBER_ID).',
   })
   @ParsedWith(sender)
   @IsNotEmpty()
@@ -53,7 +58,7 @@ export class SendOtpDto {
     example: '+12055550100',
     minLength: 1,
     maxLength: 320,
-    description: 'sms and call: a phone number of 8–15 digits with its country code (spaces, dashes, dots, parentheses and a leading `+` or `00` allowed); email: an email address. Stored normalised.',
+    description: 'sms, call and whatsapp: a phone number of 8–15 digits with its country code (spaces, dashes, dots, parentheses and a leading `+` or `00` allowed); email: an email address. Stored normalised.',
   })
   @ParsedWith(destination)
   @IsNotEmpty()
@@ -80,11 +85,15 @@ export class SendOtpDto {
   @MaxLength(255)
   subject?: string;
 
-  @ApiPropertyOptional({ example: 'en', default: 'en', description: 'TTS language for calls: `en`, `ja-JP`, or `engine.lang` such as `awspolly.ja-JP`.' })
+  @ApiPropertyOptional({
+    example: 'en',
+    default: 'en',
+    description: 'TTS language for calls: `en`, `ja-JP`, or `engine.lang` such as `awspolly.ja-JP`. WhatsApp: the template language as Meta names it (`en`, `en_US`, `pt_BR`; `en-US` is read as `en_US`).',
+  })
   @Trim()
   @IsOptional()
   @IsString()
-  @Matches(/^([a-z0-9]+\.)?[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'must be a language such as en, ja-JP or awspolly.ja-JP' })
+  @Matches(/^([a-z0-9]+\.)?[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/, { message: 'must be a language such as en, ja-JP, pt_BR or awspolly.ja-JP' })
   @MaxLength(64)
   language?: string;
 

@@ -14,7 +14,7 @@ export class SettingsQuery {
 
 const GEO_SCHEMA = {
   type: 'object',
-  properties: { sms: { type: 'array', items: { type: 'string' } }, call: { type: 'array', items: { type: 'string' } } },
+  properties: { sms: { type: 'array', items: { type: 'string' } }, call: { type: 'array', items: { type: 'string' } }, whatsapp: { type: 'array', items: { type: 'string' } } },
 } as const;
 
 const GUARD_SCHEMA = {
@@ -41,13 +41,14 @@ export class UpdateSettingsDto {
   @ApiPropertyOptional({
     ...GEO_SCHEMA,
     example: { sms: ['US', 'CA', 'GB'], call: ['US'] },
-    description: 'Countries enabled per phone channel: ISO 3166 alpha-2 codes, or `["*"]` for all (the default). A channel not given keeps its list; `[]` disables the channel.',
+    description:
+      'Countries enabled per phone channel (sms, call, whatsapp; each its own list): ISO 3166 alpha-2 codes, or `["*"]` for all (the default). A channel not given keeps its list; `[]` disables the channel.',
   })
   @ParsedWith(geoPermissions)
   @IsOptional()
   geoPermissions?: Partial<Record<PhoneChannel, string[]>>;
 
-  @ApiPropertyOptional({ type: [String], example: ['+88', '+4470'], description: 'E.164 prefixes refused on sms and call (default none); replaces the list.' })
+  @ApiPropertyOptional({ type: [String], example: ['+88', '+4470'], description: 'E.164 prefixes refused on sms, call and whatsapp (default none); replaces the list.' })
   @ParsedWith(blockedPrefixes)
   @IsOptional()
   blockedPrefixes?: string[];
@@ -94,6 +95,7 @@ export class FraudGuardDto implements FraudGuardSettings {
 export class GeoPermissionsDto {
   @ApiProperty({ type: [String], example: ['*'] }) sms: string[];
   @ApiProperty({ type: [String], example: ['*'] }) call: string[];
+  @ApiProperty({ type: [String], example: ['*'] }) whatsapp: string[];
 }
 
 /** What applies to the account: its own settings narrowed by every account above it. */
