@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
+import { CHANNELS } from '../../src/modules/channels/channel';
 import { createTestDatabase, currentDriver, MYSQL, TestDatabase } from '../support/databases';
 import { freePort } from '../support/ports';
 import { OtpgateProcess } from '../support/process';
@@ -243,8 +244,8 @@ describe('faults', () => {
         expect(otpgate.output).not.toMatch(/Unhandled error event|ECONNREFUSED\n\s+at /);
         const outages = otpgate.output.split('\n').filter((line) => line.includes('Redis unavailable'));
         expect(outages.length).toBeGreaterThanOrEqual(1);
-        // One line per Redis client (the shared client, the invalidation subscriber, each channel worker), not one per reconnect.
-        expect(outages.length).toBeLessThanOrEqual(6);
+        // One line per Redis client (the shared client, the invalidation subscriber, each channel worker, the webhook worker), not one per reconnect.
+        expect(outages.length).toBeLessThanOrEqual(CHANNELS.length + 3);
         for (const line of outages) expect(() => JSON.parse(line) as unknown).not.toThrow();
       } finally {
         await otpgate.stop();
