@@ -53,7 +53,8 @@ describe('Idempotency-Key on POST /2fa/send', () => {
     // No limit was consumed by the replay: a send without the key a minute later goes through.
     app.clock.advance(61_000);
     try {
-      await send(undefined, { to }).expect(200);
+      const plain = await send(undefined, { to }).expect(200);
+      expect(plain.headers['idempotent-replayed']).toBeUndefined();
     } finally {
       app.clock.advance(-61_000);
     }
@@ -67,6 +68,25 @@ describe('Idempotency-Key on POST /2fa/send', () => {
     await send(idempotencyKey, { to: phone() }, other).expect(200);
     // A key belongs to the account acted for: the parent acting for the user meets the user's key.
     await send(idempotencyKey, { to: phone(), accountSid: user.sid }, app.root).expect(422);
+  });
+
+  it('compares every field of the send: another guard time, other limits or another fallback make other parameters (496)', async () => {
+    const reused = { code: 496, message: 'Idempotency-Key reused with different parameters', requestID: null };
+    for (const name of ['per_phone', 'per_session']) await app.http(user).post('/2fa/limits').send({ name, buckets: [{ name: 'minute', max: 10, interval: 60 }] }).expect(200);
+    const to = phone();
+    const limits = { per_phone: to };
+    const pairs: [Record<string, unknown>, Record<string, unknown>][] = [
+      [{ limits }, { limits, guardTime: 30 }],
+      [{ limits, guardTime: 30 }, { limits, guardTime: 60 }],
+      [{ limits }, { limits: { per_session: 's-1' } }],
+      [{ limits }, { limits, fallback: [{ channel: 'call', from: '+12055550199' }] }],
+      [{ limits, fallback: [{ channel: 'call', from: '+12055550199' }] }, { limits, fallback: [{ channel: 'call', from: '+12055550199', after: 60 }] }],
+    ];
+    for (const [first, second] of pairs) {
+      const idempotencyKey = key();
+      await send(idempotencyKey, { to, ...first }).expect(200);
+      await send(idempotencyKey, { to, ...second }).expect(422, reused);
+    }
   });
 
   it('replays the limits that refused a send (453, and 454 with its Retry-After), and consumes nothing more', async () => {
