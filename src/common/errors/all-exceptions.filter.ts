@@ -44,6 +44,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.warn({ err: exception, reqId: requestId }, 'dependency unavailable');
       return new AppError('UNAVAILABLE');
     }
+    if (isContended(exception)) {
+      this.logger.warn({ reqId: requestId, code: (exception as { code?: unknown }).code }, 'database contention outlasted the retries; answered 503');
+      return new AppError('UNAVAILABLE', {}, { retryAfter: CONTENTION_RETRY_AFTER_S });
+    }
     this.logger.error({ err: exception, reqId: requestId }, 'unexpected error');
     return new AppError('INTERNAL', {}, { requestId: requestId ?? undefined });
   }
@@ -61,9 +65,23 @@ function isUnavailable(exception: unknown): boolean {
   const message = exception instanceof Error ? exception.message : '';
   return (
     (typeof code === 'string' &&
-      ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY'].includes(code)) ||
+      ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'].includes(code)) ||
     message.includes("Stream isn't writeable") ||
     message.includes('Connection is closed') ||
     REDIS_FAILOVER.test(message)
   );
+}
+
+/** Seconds a client is asked to wait after contention: the rows it wanted are free again by then. */
+const CONTENTION_RETRY_AFTER_S = 1;
+
+/**
+ * Rows or the file locked by others for longer than the database lets a statement wait: a
+ * deadlock still there after the store's retries (sql.ts), an InnoDB lock wait timeout, SQLite's
+ * busy timeout (`SQLITE_BUSY` and its extended codes). Nothing of the request is stored (the
+ * database rolled it back); the same request a moment later succeeds: 503 with Retry-After.
+ */
+function isContended(exception: unknown): boolean {
+  const code = (exception as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT' || code.startsWith('SQLITE_BUSY'));
 }
