@@ -20,6 +20,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<IncomingMessage & { id?: string }>();
     const response = http.getResponse<unknown>();
     const adapter = this.adapterHost.httpAdapter;
+    if (adapter.isHeadersSent(response) && (exception as { code?: unknown } | null)?.code === 'ERR_HTTP_HEADERS_SENT') {
+      // The handler finished after the request had been answered (a 503 at REQUEST_TIMEOUT_MS):
+      // its outcome is what the client never hears. No stack: nothing is broken here.
+      this.logger.warn({ reqId: request.id ?? null, url: request.url }, 'request finished after its answer had been sent (it timed out); its outcome was not sent');
+      return;
+    }
     const error = this.toAppError(exception, request.id ?? null);
     if (adapter.isHeadersSent(response)) return;
     if (error.key === 'AUTH_FAILED') adapter.setHeader(response, 'WWW-Authenticate', 'Basic realm="otpgate"');
