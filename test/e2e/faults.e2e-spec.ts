@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -5,6 +6,7 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import request from 'supertest';
 import { CHANNELS } from '../../src/modules/channels/channel';
+import { OtpStore } from '../../src/modules/otp/otp.store';
 import { createTestDatabase, currentDriver, MYSQL, TestDatabase } from '../support/databases';
 import { freePort } from '../support/ports';
 import { OtpgateProcess } from '../support/process';
@@ -110,6 +112,44 @@ describe('faults', () => {
       const sessions = (await app.http(app.root).get('/2fa/search?to=%2B12055550650').expect(200)).body.data;
       expect(sessions.total).toBe(1);
       expect(sessions.result[0]).toMatchObject({ requestID: first, status: 'pending' });
+    });
+  });
+
+  describe('a send that outlasts the request timeout', () => {
+    it('answers 503; the send finishes late with one warning, and a retry with its Idempotency-Key answers what it stored', async () => {
+      const app = await TestApp.start({ env: { REQUEST_TIMEOUT_MS: '1000' } });
+      // Through Nest's logger: the app's log stream is the first app's of the file (nestjs-pino keeps one per process).
+      const warnings = jest.spyOn(Logger.prototype, 'warn');
+      const errors = jest.spyOn(Logger.prototype, 'error');
+      const late = (calls: unknown[][]) => calls.filter((call) => JSON.stringify(call).includes('its outcome was not sent'));
+      try {
+        const store = app.app.get(OtpStore);
+        const insertReplacing = store.insertReplacing.bind(store);
+        // A database that takes 2.5 s to store the OTP.
+        jest.spyOn(store, 'insertReplacing').mockImplementationOnce(async (...args) => {
+          await pause(2500);
+          return insertReplacing(...args);
+        });
+        const send = () =>
+          app.http(app.root).post('/2fa/send').set('Idempotency-Key', 'late-send').send({ service: '2FA', from: '+12055550199', to: '+12055550670', body: '{code}' });
+        const answered = await send();
+        expect(answered.status).toBe(503);
+        expect(answered.body).toEqual(unavailable);
+        const [stored] = await until(
+          () => app.dataSource.query<{ requestId: string }[]>("SELECT requestId FROM otp_session WHERE recipient = '12055550670'"),
+          (rows) => rows.length === 1,
+        );
+        await until(() => Promise.resolve(late(warnings.mock.calls).length + errors.mock.calls.length), (count) => count > 0);
+        const again = await send().expect(200);
+        expect(again.headers['idempotent-replayed']).toBe('true');
+        expect(again.body.requestID).toBe(stored.requestId);
+        expect(late(warnings.mock.calls)).toHaveLength(1);
+        expect(errors.mock.calls).toEqual([]);
+      } finally {
+        warnings.mockRestore();
+        errors.mockRestore();
+        await app.close();
+      }
     });
   });
 

@@ -20,6 +20,12 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<IncomingMessage & { id?: string }>();
     const response = http.getResponse<unknown>();
     const adapter = this.adapterHost.httpAdapter;
+    if (adapter.isHeadersSent(response) && (exception as { code?: unknown } | null)?.code === 'ERR_HTTP_HEADERS_SENT') {
+      // The handler finished after the request had been answered (a 503 at REQUEST_TIMEOUT_MS):
+      // its outcome is what the client never hears. No stack: nothing is broken here.
+      this.logger.warn({ reqId: request.id ?? null, url: request.url }, 'request finished after its answer had been sent (it timed out); its outcome was not sent');
+      return;
+    }
     const error = this.toAppError(exception, request.id ?? null);
     if (adapter.isHeadersSent(response)) return;
     if (error.key === 'AUTH_FAILED') adapter.setHeader(response, 'WWW-Authenticate', 'Basic realm="otpgate"');
@@ -44,6 +50,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
       this.logger.warn({ err: exception, reqId: requestId }, 'dependency unavailable');
       return new AppError('UNAVAILABLE');
     }
+    if (isContended(exception)) {
+      this.logger.warn({ reqId: requestId, code: (exception as { code?: unknown }).code }, 'database contention outlasted the retries; answered 503');
+      return new AppError('UNAVAILABLE', {}, { retryAfter: CONTENTION_RETRY_AFTER_S });
+    }
     this.logger.error({ err: exception, reqId: requestId }, 'unexpected error');
     return new AppError('INTERNAL', {}, { requestId: requestId ?? undefined });
   }
@@ -61,9 +71,23 @@ function isUnavailable(exception: unknown): boolean {
   const message = exception instanceof Error ? exception.message : '';
   return (
     (typeof code === 'string' &&
-      ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR', 'SQLITE_BUSY'].includes(code)) ||
+      ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'].includes(code)) ||
     message.includes("Stream isn't writeable") ||
     message.includes('Connection is closed') ||
     REDIS_FAILOVER.test(message)
   );
+}
+
+/** Seconds a client is asked to wait after contention: the rows it wanted are free again by then. */
+const CONTENTION_RETRY_AFTER_S = 1;
+
+/**
+ * Rows or the file locked by others for longer than the database lets a statement wait: a
+ * deadlock still there after the store's retries (sql.ts), an InnoDB lock wait timeout, SQLite's
+ * busy timeout (`SQLITE_BUSY` and its extended codes). Nothing of the request is stored (the
+ * database rolled it back); the same request a moment later succeeds: 503 with Retry-After.
+ */
+function isContended(exception: unknown): boolean {
+  const code = (exception as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT' || code.startsWith('SQLITE_BUSY'));
 }

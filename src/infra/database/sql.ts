@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2';
 import { DataSource } from 'typeorm';
@@ -17,6 +18,11 @@ export type SqlStatement = [sql: string, params: SqlParams, ifChanged?: number];
  * query builders cost more CPU per query than the database does here; everything else keeps
  * using TypeORM. The SQL must be portable: `:name` parameters (as TypeORM's), no quoting, no
  * dialect functions. Values only ever travel as bound parameters.
+ *
+ * A write that InnoDB ends with a deadlock runs again (see `retryingDeadlocks`). That is safe for
+ * every caller because a write here is a fixed list of statements with bound values: nobody reads
+ * between them, and whether a conditional one runs (`ifChanged`) is decided afresh from what that
+ * run changed, so a second run is the first one again, after InnoDB undid it.
  */
 export abstract class Sql {
   abstract rows<T>(sql: string, params: SqlParams): Promise<T[]>;
@@ -46,10 +52,14 @@ class MysqlSql extends Sql {
   }
 
   run(sql: string, params: SqlParams): Promise<number> {
-    return execute<ResultSetHeader>(this.pool, sql, params).then((result) => result.affectedRows);
+    return retryingDeadlocks('statement', () => execute<ResultSetHeader>(this.pool, sql, params).then((result) => result.affectedRows));
   }
 
-  async transaction(statements: SqlStatement[]): Promise<number[]> {
+  transaction(statements: SqlStatement[]): Promise<number[]> {
+    return retryingDeadlocks('transaction', () => this.once(statements));
+  }
+
+  private async once(statements: SqlStatement[]): Promise<number[]> {
     const connection = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((error, c) => (error ? reject(error) : resolve(c))));
     let reusable = true;
     try {
@@ -72,6 +82,44 @@ class MysqlSql extends Sql {
       if (reusable) connection.release();
     }
   }
+}
+
+/** Runs after a deadlock: five times more at most, 5–15 ms later, then twice as long each time (under 0.5 s in all). */
+const DEADLOCK_RETRIES = 5;
+const DEADLOCK_DELAY_MS = 10;
+const logger = new Logger('Sql');
+
+/**
+ * InnoDB breaks a lock cycle by rolling one of its transactions back whole (errno 1213,
+ * ER_LOCK_DEADLOCK; a single statement is a transaction of its own): nothing of it is left, and
+ * the same statements may simply run again, once the other transaction has gone on; a short
+ * random pause keeps two victims from meeting again at once. Reads need none of this: a plain
+ * SELECT reads a snapshot and takes no locks.
+ *
+ * A lock wait timeout (1205) is not retried: it ends a wait that has lasted
+ * innodb_lock_wait_timeout (50 s by default, far past the request timeout), a lock held by
+ * something stuck rather than a cycle, and waiting that long again would only hold a
+ * connection. It fails, and the client is asked to retry later (503, Retry-After).
+ *
+ * SQLite needs none of it: the process has one connection and runs a transaction at once,
+ * synchronously; another process writing to the file is waited for by better-sqlite3's busy
+ * timeout (5 s) before SQLITE_BUSY, which is a 503 too.
+ */
+async function retryingDeadlocks<T>(what: string, work: () => Promise<T>): Promise<T> {
+  for (let retry = 1; ; retry++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isDeadlock(error) || retry > DEADLOCK_RETRIES) throw error;
+      const delayMs = Math.round(DEADLOCK_DELAY_MS * 2 ** (retry - 1) * (0.5 + Math.random()));
+      logger.warn(`deadlock: the database rolled a ${what} back; running it again in ${delayMs} ms (retry ${retry} of ${DEADLOCK_RETRIES})`);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
+function isDeadlock(error: unknown): boolean {
+  return (error as { errno?: unknown } | null)?.errno === 1213;
 }
 
 type Executor = Pick<Pool, 'execute'>;

@@ -352,11 +352,7 @@ export class OtpStore {
   async expire(channels: readonly Channel[], now: number): Promise<Record<string, number>> {
     const expired: Record<string, number> = {};
     const set = "status = 'expired', sealedCode = NULL, dateUpdated = :now";
-    for (const channel of channels) {
-      expired[channel] = (await this.audience.receivesAny('otp.expired'))
-        ? await this.changeEach('otp.expired', `channel = :channel AND ${EXPIRED.sql()}`, set, { channel, now })
-        : await this.sql.run(`UPDATE otp_session SET ${set} WHERE channel = :channel AND ${EXPIRED.sql()}`, { channel, now });
-    }
+    for (const channel of channels) expired[channel] = await this.changeEach('otp.expired', `channel = :channel AND ${EXPIRED.sql()}`, set, { channel, now });
     return expired;
   }
 
@@ -366,37 +362,60 @@ export class OtpStore {
   }
 
   /** Writes down the cancellation a guard time's end already gives. */
-  async endGuardTimes(now: number): Promise<number> {
-    const set = "status = 'canceled', sealedCode = NULL, dateUpdated = :now";
-    return (await this.audience.receivesAny('otp.canceled'))
-      ? this.changeEach('otp.canceled', GUARD_ENDED.sql(), set, { now })
-      : this.sql.run(`UPDATE otp_session SET ${set} WHERE ${GUARD_ENDED.sql()}`, { now });
+  endGuardTimes(now: number): Promise<number> {
+    return this.changeEach('otp.canceled', GUARD_ENDED.sql(), "status = 'canceled', sealedCode = NULL, dateUpdated = :now", { now });
   }
 
   /**
-   * A sweep's change with its events: the OTPs `where` selects (still pending, so through the
-   * pending rows of an index, never the history) are changed and reported a batch at a time,
-   * each batch one transaction. The event's selection names the batch's ids: what an UPDATE
-   * left behind could not be told from earlier sweeps' rows without reading all of them.
+   * A sweep's change, with its events when someone may receive `type`. The OTPs `where` selects
+   * (still pending, so through the pending rows of an index, never the history) are read first,
+   * a plain SELECT that takes no lock, then changed by primary key, `where` checked again, in
+   * transactions that each hold at most one OTP per destination (with their events). An UPDATE
+   * with `where` alone locked every row and gap its index walk passed (every pending OTP, for a
+   * guard time's end) for as long as it ran, and deadlocked with the sends replacing OTPs of
+   * those destinations. A send locks the OTPs of its destination only, in the order of its
+   * index; a transaction of the sweep that holds one of them and waits for none cannot close a
+   * cycle with it. The event's selection names the ids: what an UPDATE left behind could not be
+   * told from earlier sweeps' rows without reading all of them.
    */
   private async changeEach(type: OtpEventType, where: string, set: string, params: SqlParams): Promise<number> {
+    const events = await this.audience.receivesAny(type);
     let changed = 0;
     for (;;) {
-      const batch = await this.sql.rows<{ requestId: string }>(`SELECT requestId FROM otp_session WHERE ${where} LIMIT ${SWEEP_BATCH}`, params);
-      if (!batch.length) return changed;
-      const ids: SqlParams = {};
-      batch.forEach((row, i) => (ids[`id${i}`] = row.requestId));
-      const list = batch.map((_, i) => `:id${i}`).join(', ');
-      const all = { ...params, ...ids };
-      const [count] = await this.sql.transaction([
-        [`UPDATE otp_session SET ${set} WHERE requestId IN (${list}) AND ${where}`, all],
-        // Only those this UPDATE changed: a batch's OTP verified meanwhile is not reported as expired.
-        this.event(type, `o.requestId IN (${list}) AND o.status = :changedTo AND o.dateUpdated = :now`, { ...all, changedTo: type === 'otp.expired' ? 'expired' : 'canceled' }, 0),
-      ]);
-      if (count) this.audience.recorded();
-      changed += count;
+      const batch = await this.sql.rows<{ requestId: string; accountSid: string; recipient: string; service: string }>(
+        `SELECT requestId, accountSid, recipient, service FROM otp_session WHERE ${where} LIMIT ${SWEEP_BATCH}`,
+        params,
+      );
+      // Round n: the n-th OTP of each destination in the batch (almost always one round).
+      const rounds: string[][] = [];
+      const seen = new Map<string, number>();
+      for (const otp of batch) {
+        const destination = JSON.stringify([otp.accountSid, otp.recipient, otp.service]);
+        const round = seen.get(destination) ?? 0;
+        seen.set(destination, round + 1);
+        (rounds[round] ??= []).push(otp.requestId);
+      }
+      for (const ids of rounds) changed += await this.changeIds(type, ids, where, set, params, events);
       if (batch.length < SWEEP_BATCH) return changed;
     }
+  }
+
+  /** Changes the OTPs of `ids` that `where` still selects, in one transaction with their events when `events`. */
+  private async changeIds(type: OtpEventType, ids: string[], where: string, set: string, params: SqlParams, events: boolean): Promise<number> {
+    const all: SqlParams = { ...params };
+    ids.forEach((id, i) => (all[`id${i}`] = id));
+    const list = ids.map((_, i) => `:id${i}`).join(', ');
+    // The check again as a CASE: the planner cannot take an index of `where`'s columns for it
+    // (the (status, dateExpires) one would lock the range it walks); only the ids' rows are locked.
+    const update: SqlStatement = [`UPDATE otp_session SET ${set} WHERE requestId IN (${list}) AND CASE WHEN ${where} THEN 1 ELSE 0 END = 1`, all];
+    if (!events) return this.sql.run(update[0], update[1]);
+    const [count] = await this.sql.transaction([
+      update,
+      // Only those this UPDATE changed: an OTP verified meanwhile is not reported as expired.
+      this.event(type, `o.requestId IN (${list}) AND o.status = :changedTo AND o.dateUpdated = :now`, { ...all, changedTo: type === 'otp.expired' ? 'expired' : 'canceled' }, 0),
+    ]);
+    if (count) this.audience.recorded();
+    return count;
   }
 
   /**
