@@ -122,10 +122,7 @@ describe('webhook faults', () => {
   });
 
   mysqlOnly('Redis restarted: the queued jobs are gone', () => {
-    // KNOWN DEFECT, skipped so the rest lands: in about half the runs on CI this test hangs past
-    // 120 s outside its timed waits (the app's close, where a BullMQ worker keeps retrying
-    // moveToFinished for a job whose keys were deleted). Open in the issue notes; unskip with the fix.
-    it.skip('loses no event: the deliveries are queued again from the database', async () => {
+    it('loses no event: the deliveries are queued again from the database', async () => {
       const database = await createTestDatabase('mysql');
       const proxy = await TcpProxy.start(6379);
       const receiver = await WebhookReceiver.start();
