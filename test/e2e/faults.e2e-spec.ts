@@ -295,6 +295,27 @@ describe('faults', () => {
     });
   });
 
+  mysqlOnly('SIGTERM while Redis is away', () => {
+    it('shuts down without waiting for Redis, and exits 0', async () => {
+      const database = await createTestDatabase('mysql');
+      const proxy = await TcpProxy.start(6379);
+      const port = await freePort();
+      const otpgate = OtpgateProcess.spawn({ ...database.env, ...processEnv(root()), REDIS_URL: `redis://127.0.0.1:${proxy.port}`, PORT: String(port) });
+      try {
+        await otpgate.waitFor(/otpgate listening on port/);
+        await proxy.cut();
+        await until(async () => (await request(`http://127.0.0.1:${port}`).get('/health')).status, (status) => status === 503);
+        // Past its shutdown bound the process would exit 1: a worker's graceful close waits for Redis.
+        expect(await otpgate.stop()).toBe(0);
+        expect(otpgate.output).toMatch(/closed without waiting for its jobs \(Redis unavailable\)/);
+      } finally {
+        await otpgate.stop('SIGKILL');
+        await proxy.close();
+        await database.drop();
+      }
+    });
+  });
+
   mysqlOnly('Redis unreachable', () => {
     let database: TestDatabase;
     let proxy: TcpProxy;

@@ -1,8 +1,8 @@
-import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Type } from '@nestjs/common';
 import { DelayedError, Job, Queue } from 'bullmq';
 import { AppConfig } from '../../../config/app-config';
-import { RedisOutageLog } from '../../../infra/redis/redis-outage-log';
+import { QueueWorker } from '../../../infra/redis/queue-worker';
 import { Channel } from '../channel';
 import { DeliveryProcessor } from '../delivery.processor';
 import { DeliveryJob, deliveryJobId, DeliveryPostponed, DeliveryQueue, OldestWaiting, postponeDelay, QueueDepth } from './delivery-queue';
@@ -90,15 +90,12 @@ export class BullmqDeliveryQueue extends DeliveryQueue {
  * DelayedError), carrying what the processor learned (a message already sent).
  */
 @Injectable()
-abstract class DeliveryWorker extends WorkerHost {
-  private readonly outage: RedisOutageLog;
-
+abstract class DeliveryWorker extends QueueWorker {
   constructor(
     private readonly processor: DeliveryProcessor,
     channel: Channel,
   ) {
-    super();
-    this.outage = new RedisOutageLog(`worker ${channel}`);
+    super(channel);
   }
 
   async process(job: Job<DeliveryJob>, token?: string): Promise<void> {
@@ -111,17 +108,6 @@ abstract class DeliveryWorker extends WorkerHost {
       await job.moveToDelayed(Date.now() + postponeDelay((job.attemptsStarted ?? 1) - job.attemptsMade - 1), token);
       throw new DelayedError();
     }
-  }
-
-  @OnWorkerEvent('error')
-  onError(error: Error): void {
-    // Connection errors are retried by BullMQ's clients; job failures are recorded on the OTP by the processor.
-    this.outage.failed(error);
-  }
-
-  @OnWorkerEvent('ready')
-  onReady(): void {
-    this.outage.recovered();
   }
 }
 

@@ -1,8 +1,8 @@
-import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Type } from '@nestjs/common';
 import { Job, Queue } from 'bullmq';
 import { AppConfig } from '../../../config/app-config';
-import { RedisOutageLog } from '../../../infra/redis/redis-outage-log';
+import { QueueWorker } from '../../../infra/redis/queue-worker';
 import { WebhookDispatcher } from '../webhook-dispatcher';
 import { WebhookJob, webhookJobId, WebhookQueue } from './webhook-queue';
 
@@ -29,25 +29,13 @@ export class BullmqWebhookQueue extends WebhookQueue {
 export function webhookWorker(config: AppConfig): Type<WorkerHost> {
   const { concurrency, lockMs } = config.delivery;
   @Processor(WEBHOOK_QUEUE, { concurrency, lockDuration: lockMs, stalledInterval: lockMs })
-  class WebhookWorker extends WorkerHost {
-    private readonly outage = new RedisOutageLog('worker webhooks');
-
+  class WebhookWorker extends QueueWorker {
     constructor(private readonly dispatcher: WebhookDispatcher) {
-      super();
+      super(WEBHOOK_QUEUE);
     }
 
     process(job: Job<WebhookJob>): Promise<void> {
       return this.dispatcher.process(job.data);
-    }
-
-    @OnWorkerEvent('error')
-    onError(error: Error): void {
-      this.outage.failed(error);
-    }
-
-    @OnWorkerEvent('ready')
-    onReady(): void {
-      this.outage.recovered();
     }
   }
   return WebhookWorker;
