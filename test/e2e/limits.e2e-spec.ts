@@ -81,6 +81,13 @@ describe('limits', () => {
     await app.http(app.root).post('/2fa/limits').send({ name: 'dup', buckets: SEED_BUCKETS }).expect(200);
   });
 
+  it('gives one of 8 concurrent creates of a name the limit, and the others 492', async () => {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => app.http(owner).post('/2fa/limits').send({ name: 'raced', buckets: SEED_BUCKETS })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    for (const answer of answers.filter((one) => one.status === 409)) expect(answer.body).toEqual({ code: 492, message: 'Limit with that Name already exists', requestID: null });
+    expect((await app.http(owner).get('/2fa/limits/search?name=raced').expect(200)).body.data.result).toHaveLength(1);
+  });
+
   it.each([
     ['no name', { buckets: SEED_BUCKETS }, 480, 'Missing required parameter: name'],
     ['no buckets', { name: 'x' }, 480, 'Missing required parameter: buckets'],
