@@ -68,7 +68,9 @@ const GOALS = {
   mysqlSend: 0.7,
   mysqlVerify: 0.8,
   p99At10: 1.5,
-  embedded: 1.0,
+  /** The embedded send includes its in-process delivery, which the floor does not do. */
+  embeddedSend: 0.7,
+  embeddedVerify: 1.0,
   deliveryPerSecond: 1_000,
   rssMb: 250,
   /**
@@ -189,8 +191,8 @@ function verdicts(report: BenchReport): Verdict[] {
   ratioGoal('mysql', 'verify', all, 'rps', `MariaDB verify ≥ ${GOALS.mysqlVerify} × floor`, (ratio) => ratio >= GOALS.mysqlVerify);
   ratioGoal('mysql', 'send', at10, 'p99', `MariaDB send p99 @10 ≤ ${GOALS.p99At10} × floor`, (ratio) => ratio <= GOALS.p99At10);
   ratioGoal('mysql', 'verify', at10, 'p99', `MariaDB verify p99 @10 ≤ ${GOALS.p99At10} × floor`, (ratio) => ratio <= GOALS.p99At10);
-  ratioGoal('sqlite', 'send', all, 'rps', `embedded send ≥ ${GOALS.embedded} × floor`, (ratio) => ratio >= GOALS.embedded);
-  ratioGoal('sqlite', 'verify', all, 'rps', `embedded verify ≥ ${GOALS.embedded} × floor`, (ratio) => ratio >= GOALS.embedded);
+  ratioGoal('sqlite', 'send', all, 'rps', `embedded send ≥ ${GOALS.embeddedSend} × floor`, (ratio) => ratio >= GOALS.embeddedSend);
+  ratioGoal('sqlite', 'verify', all, 'rps', `embedded verify ≥ ${GOALS.embeddedVerify} × floor`, (ratio) => ratio >= GOALS.embeddedVerify);
   ratioGoal('sqlite', 'send', at10, 'p99', `embedded send p99 @10 ≤ ${GOALS.p99At10} × floor`, (ratio) => ratio <= GOALS.p99At10);
   ratioGoal('sqlite', 'verify', at10, 'p99', `embedded verify p99 @10 ≤ ${GOALS.p99At10} × floor`, (ratio) => ratio <= GOALS.p99At10);
 
