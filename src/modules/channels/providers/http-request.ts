@@ -1,6 +1,6 @@
 import { request } from 'undici';
 
-/** Helpers of the providers that speak HTTP (the SMS gateway and the Calls API). */
+/** Helpers of the providers that speak HTTP (the SMS gateway, the Calls API and WhatsApp's Cloud API). */
 
 export interface HttpAnswer {
   ok: boolean;
@@ -36,8 +36,23 @@ function requestError(error: unknown, peer: string, timeoutMs: number): Error {
   return new Error(`${peer} unreachable: ${detail}`);
 }
 
-/** A string or number field of a JSON object answer, as a string; anything else is undefined. */
-export function jsonField(text: string, field: string): string | undefined {
+/**
+ * A peer's base URL, checked once at start-up: valid and http(s). The errors name `peer` and never
+ * the URL, whose credentials they would print.
+ */
+export function peerUrl(url: string, peer: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${peer} URL is not a valid URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${peer} URL must be http or https, not ${parsed.protocol}`);
+  return parsed;
+}
+
+/** A JSON object answer, or undefined for anything else (an empty body, text, an array, a number). */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
   // An empty answer (a bare 200) is common; JSON.parse would throw, and an exception costs a stack trace.
   if (!text) return undefined;
   let parsed: unknown;
@@ -46,7 +61,11 @@ export function jsonField(text: string, field: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const value = (parsed as Record<string, unknown>)[field];
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+}
+
+/** A string or number field of a JSON object answer, as a string; anything else is undefined. */
+export function jsonField(text: string, field: string): string | undefined {
+  const value = jsonObject(text)?.[field];
   return (typeof value === 'string' && value !== '') || typeof value === 'number' ? String(value) : undefined;
 }

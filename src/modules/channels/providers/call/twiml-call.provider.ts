@@ -1,5 +1,5 @@
 import { normalizePhone } from '../../../../common/destination';
-import { jsonField, post } from '../http-request';
+import { jsonField, peerUrl, post } from '../http-request';
 import { CallProvider, OutboundMessage, SendResult } from '../message-provider';
 
 /**
@@ -16,13 +16,7 @@ export class TwimlCallProvider extends CallProvider {
   constructor(apiUrl: string, accountSid: string, authToken: string, options: { timeoutMs?: number } = {}) {
     super();
     this.callsUrl = `${apiUrl.replace(/\/+$/, '')}/Accounts/${encodeURIComponent(accountSid)}/Calls.json`;
-    let parsed: URL;
-    try {
-      parsed = new URL(this.callsUrl);
-    } catch {
-      throw new Error('Calls API URL is not a valid URL');
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`Calls API URL must be http or https, not ${parsed.protocol}`);
+    const parsed = peerUrl(this.callsUrl, 'Calls API');
     // The account sid and token are the credentials; others in the URL would be ambiguous.
     if (parsed.username || parsed.password) throw new Error('Calls API URL must not carry credentials');
     this.authorization = `Basic ${Buffer.from(`${accountSid}:${authToken}`, 'utf8').toString('base64')}`;

@@ -1,4 +1,4 @@
-import { jsonField, post } from '../http-request';
+import { jsonField, peerUrl, post } from '../http-request';
 import { OutboundMessage, SendResult, SmsProvider } from '../message-provider';
 
 /**
@@ -14,14 +14,7 @@ export class HttpSmsProvider extends SmsProvider {
 
   constructor(url: string, options: { timeoutMs?: number } = {}) {
     super();
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      // URL's own error carries the input, credentials included.
-      throw new Error('SMS endpoint URL is not a valid URL');
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`SMS endpoint URL must be http or https, not ${parsed.protocol}`);
+    const parsed = peerUrl(url, 'SMS endpoint');
     if (parsed.username || parsed.password) {
       const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
       this.authorization = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;

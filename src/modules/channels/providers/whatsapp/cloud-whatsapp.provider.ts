@@ -1,4 +1,4 @@
-import { post } from '../http-request';
+import { jsonObject, peerUrl, post } from '../http-request';
 import { OutboundMessage, SendResult, WhatsappProvider } from '../message-provider';
 
 export interface CloudWhatsappOptions {
@@ -32,13 +32,7 @@ export class CloudWhatsappProvider extends WhatsappProvider {
   constructor(options: CloudWhatsappOptions) {
     super();
     this.messagesUrl = `${options.apiUrl.replace(/\/+$/, '')}/${encodeURIComponent(options.phoneNumberId)}/messages`;
-    let parsed: URL;
-    try {
-      parsed = new URL(this.messagesUrl);
-    } catch {
-      throw new Error('WhatsApp API URL is not a valid URL');
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`WhatsApp API URL must be http or https, not ${parsed.protocol}`);
+    const parsed = peerUrl(this.messagesUrl, 'WhatsApp API');
     if (parsed.username || parsed.password) throw new Error('WhatsApp API URL must not carry credentials');
     this.authorization = `Bearer ${options.token}`;
     this.template = options.template;
@@ -90,22 +84,12 @@ export function templateLanguage(language: string | undefined): string {
 
 /** `messages[0].id` of the answer. */
 function messageId(text: string): string | undefined {
-  const id = (parse(text) as { messages?: { id?: unknown }[] } | undefined)?.messages?.[0]?.id;
+  const id = (jsonObject(text) as { messages?: { id?: unknown }[] } | undefined)?.messages?.[0]?.id;
   return typeof id === 'string' && id !== '' ? id : undefined;
 }
 
 /** `error.code` of a Graph API error answer (`131026`: the number is not on WhatsApp), when numeric. */
 function graphErrorCode(text: string): number | undefined {
-  const code = (parse(text) as { error?: { code?: unknown } } | undefined)?.error?.code;
+  const code = (jsonObject(text) as { error?: { code?: unknown } } | undefined)?.error?.code;
   return typeof code === 'number' && Number.isInteger(code) ? code : undefined;
-}
-
-function parse(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    return value && typeof value === 'object' ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
