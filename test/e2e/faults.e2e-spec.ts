@@ -51,6 +51,23 @@ async function apiAndCutWorker(extra: Record<string, string>): Promise<{ url: st
   };
 }
 
+/** An otpgate process on MariaDB whose Redis connections go through a proxy the test cuts, once it listens. */
+async function redisCutProcess(): Promise<{ database: TestDatabase; proxy: TcpProxy; url: string; otpgate: OtpgateProcess }> {
+  const database = await createTestDatabase('mysql');
+  const proxy = await TcpProxy.start(6379);
+  const port = await freePort();
+  const otpgate = OtpgateProcess.spawn({ ...database.env, ...processEnv(root()), REDIS_URL: `redis://127.0.0.1:${proxy.port}`, PORT: String(port) });
+  try {
+    await otpgate.waitFor(/otpgate listening on port/);
+  } catch (error) {
+    await otpgate.stop('SIGKILL');
+    await proxy.close();
+    await database.drop();
+    throw error;
+  }
+  return { database, proxy, url: `http://127.0.0.1:${port}`, otpgate };
+}
+
 /** Faults from outside: outages of MariaDB and Redis, killed processes. Nothing accepted may be lost. */
 describe('faults', () => {
   mysqlOnly('MariaDB unreachable', () => {
@@ -270,16 +287,12 @@ describe('faults', () => {
 
   mysqlOnly('Redis lost and back, as the logs tell it', () => {
     it('logs the outage once per connection through the logger, never a stack trace per reconnect', async () => {
-      const database = await createTestDatabase('mysql');
-      const proxy = await TcpProxy.start(6379);
-      const port = await freePort();
-      const otpgate = OtpgateProcess.spawn({ ...database.env, ...processEnv(root()), REDIS_URL: `redis://127.0.0.1:${proxy.port}`, PORT: String(port) });
+      const { database, proxy, url, otpgate } = await redisCutProcess();
       try {
-        await otpgate.waitFor(/otpgate listening on port/);
         await proxy.cut();
         await pause(6000);
         await proxy.restore();
-        await until(async () => (await request(`http://127.0.0.1:${port}`).get('/health')).status, (status) => status === 200, 30_000);
+        await until(async () => (await request(url).get('/health')).status, (status) => status === 200, 30_000);
         await otpgate.waitFor(/Redis connection restored/, 30_000);
         expect(otpgate.output).not.toMatch(/Unhandled error event|ECONNREFUSED\n\s+at /);
         const outages = otpgate.output.split('\n').filter((line) => line.includes('Redis unavailable'));
@@ -297,14 +310,10 @@ describe('faults', () => {
 
   mysqlOnly('SIGTERM while Redis is away', () => {
     it('shuts down without waiting for Redis, and exits 0', async () => {
-      const database = await createTestDatabase('mysql');
-      const proxy = await TcpProxy.start(6379);
-      const port = await freePort();
-      const otpgate = OtpgateProcess.spawn({ ...database.env, ...processEnv(root()), REDIS_URL: `redis://127.0.0.1:${proxy.port}`, PORT: String(port) });
+      const { database, proxy, url, otpgate } = await redisCutProcess();
       try {
-        await otpgate.waitFor(/otpgate listening on port/);
         await proxy.cut();
-        await until(async () => (await request(`http://127.0.0.1:${port}`).get('/health')).status, (status) => status === 503);
+        await until(async () => (await request(url).get('/health')).status, (status) => status === 503);
         // Past its shutdown bound the process would exit 1: a worker's graceful close waits for Redis.
         expect(await otpgate.stop()).toBe(0);
         expect(otpgate.output).toMatch(/closed without waiting for its jobs \(Redis unavailable\)/);
