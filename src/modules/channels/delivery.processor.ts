@@ -46,7 +46,7 @@ export class DeliveryProcessor {
     const provider = this.providers[target.channel];
     const code = this.open(job);
     if (code === undefined) {
-      // No secret opens it (an APP_SECRET dropped too early): no attempt can ever succeed, nor can a later step's.
+      // No secret opens it (an APP_SECRET dropped too early): no attempt of this step can succeed; the next step, if any, starts.
       await this.ourOwn(job, () => this.records.recordFailure(target, provider.name, 'the sealed code opens under none of the secrets in APP_SECRET', true));
       return this.failedForGood(target);
     }

@@ -24,14 +24,14 @@ export class OtpDeliveryRecords extends DeliveryRecords {
     const otp = await this.store.find(requestId);
     // Verified, canceled or expired before it was handed to a provider, or handed already: nothing to do.
     if (!otp || !VERIFIABLE.test(otp, now) || otp.deliveryStatus !== 'queued') return null;
-    return target(otp, otp);
+    return target(otp, 0, otp);
   }
 
   /** A fallback step: started now if the workflow is where it was when its job was queued; delivered once it is `queued`. */
   private async loadStep(requestId: string, position: number, now: number): Promise<DeliveryTarget | null> {
     await this.store.startStep(requestId, position, now);
     const found = await this.store.findStep(requestId, position, now);
-    return found?.step.deliveryStatus === 'queued' ? target(found.otp, { ...found.step, step: position }) : null;
+    return found?.step.deliveryStatus === 'queued' ? target(found.otp, position, found.step) : null;
   }
 
   markSent(requestId: string, step: number, provider: string, providerMessageId: string | null, accountSid?: string): Promise<void> {
@@ -54,7 +54,7 @@ export class OtpDeliveryRecords extends DeliveryRecords {
 }
 
 /** What a delivery renders: the step's channel, sender and destination (the first step's are the OTP's own), and the OTP's message. */
-function target(otp: Otp, step: Pick<Otp, 'channel' | 'from' | 'to'> & { step?: number }): DeliveryTarget {
+function target(otp: Otp, step: number, { channel, from, to }: Pick<Otp, 'channel' | 'from' | 'to'>): DeliveryTarget {
   const { requestId, accountSid, body, subject, voice, language, repeat, fallbackSteps } = otp;
-  return { requestId, step: step.step ?? 0, fallbackSteps, accountSid, channel: step.channel, from: step.from, to: step.to, body, subject, voice, language, repeat };
+  return { requestId, step, fallbackSteps, accountSid, channel, from, to, body, subject, voice, language, repeat };
 }

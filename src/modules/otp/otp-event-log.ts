@@ -54,7 +54,7 @@ export class OtpEventLog {
       return { event, session: { ...this.fixed.fromRow(row), ...pick(event, SNAPSHOT), requestId: event.requestId, accountSid: event.accountSid } as Otp };
     });
     // The fallback steps as they are now: they have no snapshot of their own.
-    const steps = await this.store.steps([...new Set(sessions.filter(({ session }) => session.fallbackSteps > 0).map(({ session }) => session.requestId))]);
+    const steps = await this.store.steps(sessions.map(({ session }) => session));
     return sessions.map(({ event, session }) => ({
       requestId: event.requestId,
       type: event.type,

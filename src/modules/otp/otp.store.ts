@@ -267,9 +267,10 @@ export class OtpStore {
     return row ? { otp, step: this.step.fromRow(row) } : null;
   }
 
-  /** The fallback steps of OTPs, in order, per request id. */
-  async steps(requestIds: readonly string[]): Promise<Map<string, OtpStep[]>> {
+  /** The fallback steps of OTPs, in order, per request id; read only for those that have any. */
+  async steps(otps: readonly Pick<Otp, 'requestId' | 'fallbackSteps'>[]): Promise<Map<string, OtpStep[]>> {
     const steps = new Map<string, OtpStep[]>();
+    const requestIds = [...new Set(otps.filter((otp) => otp.fallbackSteps > 0).map((otp) => otp.requestId))];
     if (!requestIds.length) return steps;
     const ids: SqlParams = {};
     requestIds.forEach((id, i) => (ids[`id${i}`] = id));

@@ -43,7 +43,7 @@ export class SessionsService {
     else query.orderBy(`o.${sort.column}`, sort.direction);
     if (sort.column !== 'dateCreated') query.addOrderBy('o.dateCreated', 'DESC');
     const [otps, total] = await query.addOrderBy('o.requestId', sort.direction).offset(window.offset).limit(window.pageSize).getManyAndCount();
-    const steps = await this.store.steps(otps.filter((otp) => otp.fallbackSteps > 0).map((otp) => otp.requestId));
+    const steps = await this.store.steps(otps);
     return [otps.map((otp) => SessionDto.from(otp, now, steps.get(otp.requestId))), total];
   }
 
@@ -51,7 +51,7 @@ export class SessionsService {
   async get(caller: Account, requestId: string): Promise<SessionDto> {
     const otp = isSid('OTP', requestId) ? await this.otps.findOneBy({ requestId }) : null;
     if (!otp || !(await this.accounts.findInTree(caller, otp.accountSid))) throw new AppError('OTP_NOT_FOUND');
-    const steps = otp.fallbackSteps > 0 ? await this.store.steps([otp.requestId]) : undefined;
-    return SessionDto.from(otp, this.clock.now(), steps?.get(otp.requestId));
+    const steps = await this.store.steps([otp]);
+    return SessionDto.from(otp, this.clock.now(), steps.get(otp.requestId));
   }
 }
