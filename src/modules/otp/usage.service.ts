@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { ObjectLiteral, Repository, SelectQueryBuilder } from 'typeorm';
+import { Repository, SelectQueryBuilder } from 'typeorm';
 import { Clock } from '../../common/clock';
 import { AppError } from '../../common/errors/app-error';
 import { DAY_MS, parseTimeFilter } from '../../common/time';
@@ -60,24 +60,16 @@ export class UsageService {
   }
 
   private async countByChannelAndDay(account: Account, filters: UsageQueryDto, range: DayRange, now: number): Promise<Map<Channel, Map<number, Counts>>> {
-    const query = whereInScope(this.otps.createQueryBuilder('o'), 'o.accountSid', account, filters.subAccounts)
-      .select('o.channel', 'channel')
-      .addSelect('o.dateCreated - o.dateCreated % :dayMs', 'day')
-      .addSelect('COUNT(*)', 'sent')
-      .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('sent', 'delivered') AND o.provider <> :testProvider THEN 1 ELSE 0 END)", 'delivered')
-      .addSelect('SUM(CASE WHEN o.provider = :testProvider THEN 1 ELSE 0 END)', 'test')
-      .addSelect("SUM(CASE WHEN o.deliveryStatus IN ('failed', 'undelivered') THEN 1 ELSE 0 END)", 'failed')
+    // The OTP's outcome (verified, canceled, expired, locked) is counted once, under its first channel.
+    const otps = this.deliveries(account, filters, range, 'o')
       .addSelect("SUM(CASE WHEN o.status = 'verified' THEN 1 ELSE 0 END)", 'verified')
       .addSelect(`SUM(CASE WHEN ${effectiveStatusSql('o.')} = 'canceled' THEN 1 ELSE 0 END)`, 'canceled')
       .addSelect(`SUM(CASE WHEN ${effectiveStatusSql('o.')} = 'expired' THEN 1 ELSE 0 END)`, 'expired')
       .addSelect(`SUM(CASE WHEN ${LOCKED.sql('o.')} THEN 1 ELSE 0 END)`, 'locked')
-      .andWhere('o.dateCreated >= :start AND o.dateCreated < :end', { start: range.start, end: range.end + DAY_MS })
-      .setParameters({ dayMs: DAY_MS, now, testProvider: TEST_PROVIDER })
-      .groupBy('o.channel')
-      .addGroupBy('day');
-    if (filters.channel) query.andWhere('o.channel = :channel', { channel: filters.channel });
+      .setParameter('now', now);
+    const steps = this.deliveries(account, filters, range, 's');
     const result = new Map<Channel, Map<number, Counts>>();
-    for (const rows of await Promise.all([this.filtered(query, filters).getRawMany<Record<string, string | number>>(), this.countSteps(account, filters, range)])) {
+    for (const rows of await Promise.all([otps.getRawMany<Record<string, string | number>>(), steps.getRawMany<Record<string, string | number>>()])) {
       for (const row of rows) {
         const channel = row.channel as Channel;
         const days = result.get(channel) ?? new Map<number, Counts>();
@@ -91,29 +83,25 @@ export class UsageService {
   }
 
   /**
-   * Fallback steps that started (SPEC §10.3), per their own channel and the day their OTP was
-   * created: each is a delivery of that channel (`sent`, and `delivered`, `test` or `failed`).
-   * The OTP's outcome (verified, canceled, expired, locked) is counted once, under its first channel.
+   * Deliveries (`sent`, `delivered`, `test`, `failed`) per channel and UTC day of their OTP's
+   * creation, in the account's scope and the filters: of the OTPs themselves (`o`, their first
+   * step), or of their fallback steps that started (`s`, SPEC §10.3), each a delivery of its own channel.
    */
-  private countSteps(account: Account, filters: UsageQueryDto, range: DayRange): Promise<Record<string, string | number>[]> {
-    const query = whereInScope(this.otps.createQueryBuilder('o'), 'o.accountSid', account, filters.subAccounts)
-      .innerJoin(OtpStep, 's', 's.requestId = o.requestId')
-      .select('s.channel', 'channel')
+  private deliveries(account: Account, filters: UsageQueryDto, range: DayRange, alias: 'o' | 's'): SelectQueryBuilder<Otp> {
+    const query = whereInScope(this.otps.createQueryBuilder('o'), 'o.accountSid', account, filters.subAccounts);
+    if (alias === 's') query.innerJoin(OtpStep, 's', "s.requestId = o.requestId AND s.deliveryStatus <> 'waiting'");
+    query
+      .select(`${alias}.channel`, 'channel')
       .addSelect('o.dateCreated - o.dateCreated % :dayMs', 'day')
       .addSelect('COUNT(*)', 'sent')
-      .addSelect("SUM(CASE WHEN s.deliveryStatus IN ('sent', 'delivered') AND s.provider <> :testProvider THEN 1 ELSE 0 END)", 'delivered')
-      .addSelect('SUM(CASE WHEN s.provider = :testProvider THEN 1 ELSE 0 END)', 'test')
-      .addSelect("SUM(CASE WHEN s.deliveryStatus IN ('failed', 'undelivered') THEN 1 ELSE 0 END)", 'failed')
-      .andWhere("s.deliveryStatus <> 'waiting'")
+      .addSelect(`SUM(CASE WHEN ${alias}.deliveryStatus IN ('sent', 'delivered') AND ${alias}.provider <> :testProvider THEN 1 ELSE 0 END)`, 'delivered')
+      .addSelect(`SUM(CASE WHEN ${alias}.provider = :testProvider THEN 1 ELSE 0 END)`, 'test')
+      .addSelect(`SUM(CASE WHEN ${alias}.deliveryStatus IN ('failed', 'undelivered') THEN 1 ELSE 0 END)`, 'failed')
       .andWhere('o.dateCreated >= :start AND o.dateCreated < :end', { start: range.start, end: range.end + DAY_MS })
       .setParameters({ dayMs: DAY_MS, testProvider: TEST_PROVIDER })
-      .groupBy('s.channel')
+      .groupBy(`${alias}.channel`)
       .addGroupBy('day');
-    if (filters.channel) query.andWhere('s.channel = :channel', { channel: filters.channel });
-    return this.filtered(query, filters).getRawMany<Record<string, string | number>>();
-  }
-
-  private filtered<T extends ObjectLiteral>(query: SelectQueryBuilder<T>, filters: UsageQueryDto): SelectQueryBuilder<T> {
+    if (filters.channel) query.andWhere(`${alias}.channel = :channel`, { channel: filters.channel });
     if (filters.service) query.andWhere('o.service = :service', { service: filters.service });
     if (filters.country) query.andWhere('o.country = :country', { country: filters.country });
     return query;
