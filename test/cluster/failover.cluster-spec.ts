@@ -48,7 +48,8 @@ describe('a Redis Cluster losing a master in the middle of sends', () => {
       // Every accepted OTP is delivered: what a lost queue write left behind, the sweep queues again.
       const delivered = await until(
         async () => (await app.http(app.root).get('/2fa/search?deliveryStatus=sent&pageSize=1').expect(200)).body.data.total as number,
-        (total) => total === accepted,
+        // At least: a send answered 503 must not have been stored either, which the equality below checks.
+        (total) => total >= accepted,
         60_000,
       );
       const outage = refused.length ? `${((refused[refused.length - 1].at - killedAt) / 1000).toFixed(1)} s` : 'none';
@@ -63,5 +64,6 @@ describe('a Redis Cluster losing a master in the middle of sends', () => {
       await app.close();
       await database.drop();
     }
-  }, 120_000);
+    // Past every wait above (the sends, 30 s for the cluster, 60 s for the deliveries), so a failure says what it saw.
+  }, 180_000);
 });

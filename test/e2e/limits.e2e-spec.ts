@@ -1,4 +1,5 @@
 import { AppError } from '../../src/common/errors/app-error';
+import { newSid } from '../../src/common/ids';
 import { LimitsService } from '../../src/modules/limits/limits.service';
 import { createSubAccount, Credentials, TestApp } from '../support/test-app';
 
@@ -222,12 +223,12 @@ describe('limits', () => {
       const account = await createSubAccount(app, app.root, 'enforce');
       await app.http(account).post('/2fa/limits').send({ name: 'one_per_minute', buckets: [{ name: 'b', max: 1, interval: 60 }] }).expect(200);
       const limits = app.app.get(LimitsService);
-      await expect(limits.enforce(account.sid, [['one_per_minute', 'k'], ['missing', 'k']], '12055550100')).rejects.toMatchObject({
+      await expect(limits.enforce(account.sid, [['one_per_minute', 'k'], ['missing', 'k']], '12055550100', newSid('OTP'))).rejects.toMatchObject({
         code: 495,
         message: 'Invalid Limit Name: missing',
       });
-      await limits.enforce(account.sid, [['one_per_minute', 'k']], '12055550100');
-      const blocked = await limits.enforce(account.sid, [['one_per_minute', 'k']], '12055550100').catch((error: AppError) => error);
+      await limits.enforce(account.sid, [['one_per_minute', 'k']], '12055550100', newSid('OTP'));
+      const blocked = await limits.enforce(account.sid, [['one_per_minute', 'k']], '12055550100', newSid('OTP')).catch((error: AppError) => error);
       expect(blocked).toMatchObject({ code: 454, status: 429, message: 'Limit exceeded: one_per_minute', options: { retryAfter: 60 } });
     });
 
@@ -260,12 +261,12 @@ describe('limits', () => {
       const account = await createSubAccount(app, app.root, 'enforce-update');
       const created = await app.http(account).post('/2fa/limits').send({ name: 'l', buckets: [{ name: 'b', max: 1, interval: 60 }] }).expect(200);
       const limits = app.app.get(LimitsService);
-      await limits.enforce(account.sid, [['l', 'k']], 'x');
-      await expect(limits.enforce(account.sid, [['l', 'k']], 'x')).rejects.toMatchObject({ code: 454 });
+      await limits.enforce(account.sid, [['l', 'k']], 'x', newSid('OTP'));
+      await expect(limits.enforce(account.sid, [['l', 'k']], 'x', newSid('OTP'))).rejects.toMatchObject({ code: 454 });
       await app.http(account).put(`/2fa/limits/${created.body.data.sid}`).send({ buckets: [{ name: 'b', max: 2, interval: 60 }] }).expect(200);
-      await limits.enforce(account.sid, [['l', 'k']], 'x');
+      await limits.enforce(account.sid, [['l', 'k']], 'x', newSid('OTP'));
       await app.http(account).delete(`/2fa/limits/${created.body.data.sid}`).expect(200);
-      await expect(limits.enforce(account.sid, [['l', 'k']], 'x')).rejects.toMatchObject({ code: 495 });
+      await expect(limits.enforce(account.sid, [['l', 'k']], 'x', newSid('OTP'))).rejects.toMatchObject({ code: 495 });
     });
   });
 });

@@ -128,6 +128,18 @@ describe.each(drivers)('$name rate limiter', (driver) => {
     });
   });
 
+  it('takes back a released send from every bucket of its limits, and only that send', async () => {
+    const l = limit('release', key, [2, 60], [3, 3600]);
+    const t0 = 1_000_000_000_000;
+    expect(await limiter.consume([l], t0, 0, 'kept')).toBeNull();
+    expect(await limiter.consume([l], t0 + S, 0, 'undone')).toBeNull();
+    expect(await limiter.consume([l], t0 + 2 * S, 0, 'blocked')).toEqual({ index: 0, retryAfterMs: 58 * S });
+    await limiter.release([l], 'undone', t0 + S);
+    // The window holds the kept send alone again: one more is admitted, and the next blocked until the kept one leaves.
+    expect(await limiter.consume([l], t0 + 3 * S, 0, 'again')).toBeNull();
+    expect(await limiter.consume([l], t0 + 4 * S, 0, 'over')).toEqual({ index: 0, retryAfterMs: 56 * S });
+  });
+
   it('admits exactly max of 200 concurrent sends, across two limiter instances', async () => {
     const second = driver.name === 'redis' ? driver.create() : limiter;
     const l = limit('race', key, [5, 60]);

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
+import { DeadlinePassed } from '../deadline';
 import { AppError } from './app-error';
 
 /**
@@ -20,6 +21,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const request = http.getRequest<IncomingMessage & { id?: string }>();
     const response = http.getResponse<unknown>();
     const adapter = this.adapterHost.httpAdapter;
+    if (adapter.isHeadersSent(response) && exception instanceof DeadlinePassed) {
+      // The handler reached its point of no return after the timeout had answered 503: it rolled back.
+      this.logger.warn({ reqId: request.id ?? null, url: request.url }, 'request timed out (answered 503) before it committed anything; rolled back');
+      return;
+    }
     if (adapter.isHeadersSent(response) && (exception as { code?: unknown } | null)?.code === 'ERR_HTTP_HEADERS_SENT') {
       // The handler finished after the request had been answered (a 503 at REQUEST_TIMEOUT_MS):
       // its outcome is what the client never hears. No stack: nothing is broken here.

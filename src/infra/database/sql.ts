@@ -31,8 +31,9 @@ export abstract class Sql {
   /**
    * Runs writes in order in one transaction: all of them take effect, or none. Resolves with the
    * rows each changed. A statement with `ifChanged` is skipped (0) unless that earlier one changed rows.
+   * `beforeCommit` runs once the statements have, just before COMMIT; when it throws, all roll back.
    */
-  abstract transaction(statements: SqlStatement[]): Promise<number[]>;
+  abstract transaction(statements: SqlStatement[], beforeCommit?: () => void): Promise<number[]>;
 
   static for(dataSource: DataSource): Sql {
     const driver = dataSource.driver as unknown as { pool?: Pool; databaseConnection?: Database };
@@ -55,11 +56,11 @@ class MysqlSql extends Sql {
     return retryingDeadlocks('statement', () => execute<ResultSetHeader>(this.pool, sql, params).then((result) => result.affectedRows));
   }
 
-  transaction(statements: SqlStatement[]): Promise<number[]> {
-    return retryingDeadlocks('transaction', () => this.once(statements));
+  transaction(statements: SqlStatement[], beforeCommit?: () => void): Promise<number[]> {
+    return retryingDeadlocks('transaction', () => this.once(statements, beforeCommit));
   }
 
-  private async once(statements: SqlStatement[]): Promise<number[]> {
+  private async once(statements: SqlStatement[], beforeCommit?: () => void): Promise<number[]> {
     const connection = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((error, c) => (error ? reject(error) : resolve(c))));
     let reusable = true;
     try {
@@ -68,6 +69,7 @@ class MysqlSql extends Sql {
       for (const [sql, params, ifChanged] of statements) {
         changed.push(skipped(changed, ifChanged) ? 0 : (await execute<ResultSetHeader>(connection, sql, params)).affectedRows);
       }
+      beforeCommit?.();
       await query(connection, 'COMMIT');
       return changed;
     } catch (error) {
@@ -148,11 +150,12 @@ class SqliteSql extends Sql {
     return attempt(() => this.write(sql, params));
   }
 
-  transaction(statements: SqlStatement[]): Promise<number[]> {
+  transaction(statements: SqlStatement[], beforeCommit?: () => void): Promise<number[]> {
     return attempt(() =>
       this.db.transaction(() => {
         const changed: number[] = [];
         for (const [sql, params, ifChanged] of statements) changed.push(skipped(changed, ifChanged) ? 0 : this.write(sql, params));
+        beforeCommit?.();
         return changed;
       })(),
     );

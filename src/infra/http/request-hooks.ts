@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type pino from 'pino';
 import { AppError } from '../../common/errors/app-error';
 import { MetricsService } from '../metrics/metrics.service';
+import { attachDeadline } from '../../common/deadline';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Query parameters that carry a secret (Meta's WhatsApp verification handshake): their values never reach a log line. */
@@ -29,13 +30,20 @@ export function routeOf(req: IncomingMessage): string {
 
 /**
  * A request still unanswered after `ms` (a database or Redis that hangs rather than refuses)
- * gets the 503 envelope, so no client waits without bound.
+ * gets the 503 envelope, so no client waits without bound. A handler that has already passed its
+ * point of no return (see Deadline) is given `ms` more to answer what it did; only then is it
+ * answered 503 all the same.
  */
 export function requestTimeout(ms: number): RequestHandler {
   const unavailable = new AppError('UNAVAILABLE');
+  const answer = (res: Response) => {
+    if (!res.headersSent) res.status(unavailable.status).json(unavailable.envelope);
+  };
   return (_req: Request, res: Response, next: NextFunction) => {
-    const timer = setTimeout(() => {
-      if (!res.headersSent) res.status(unavailable.status).json(unavailable.envelope);
+    const deadline = attachDeadline(res);
+    let timer = setTimeout(() => {
+      if (deadline.pass()) answer(res);
+      else timer = setTimeout(() => answer(res), ms);
     }, ms);
     res.once('close', () => clearTimeout(timer));
     next();

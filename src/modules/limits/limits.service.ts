@@ -125,16 +125,20 @@ export class LimitsService {
   /**
    * Applies the limits of a send (SPEC §5): the named limits in the order given, or the default
    * limit per destination. Every name must be a limit of the account, else 495 and nothing is
-   * consumed; a block is 454 (named, with Retry-After) or 453 (default).
+   * consumed; a block is 454 (named, with Retry-After) or 453 (default). An admitted send (`id`)
+   * resolves with what takes it back out of the limits, should it not happen after all.
    */
-  async enforce(accountSid: string, named: [string, string][] | undefined, destination: string): Promise<void> {
+  async enforce(accountSid: string, named: [string, string][] | undefined, destination: string, id: string): Promise<() => Promise<void>> {
+    const now = this.clock.now();
+    const release = (checks: LimitCheck[]) => () => this.limiter.release(checks, id, now);
     if (!named?.length) {
-      const block = await this.limiter.consume([{ keys: [`${slotOf(accountSid)}:default:${destination}`], buckets: [DEFAULT_LIMIT] }], this.clock.now(), this.clock.offset());
+      const checks = [{ keys: [`${slotOf(accountSid)}:default:${destination}`], buckets: [DEFAULT_LIMIT] }];
+      const block = await this.limiter.consume(checks, now, this.clock.offset(), id);
       if (block) {
         this.metrics.limiterBlocks.inc({ code: 453 });
         throw new AppError('DEFAULT_LIMIT_EXCEEDED', {}, { retryAfter: seconds(block.retryAfterMs) });
       }
-      return;
+      return release(checks);
     }
     const checks: LimitCheck[] = [];
     for (const [name, value] of named) {
@@ -143,11 +147,12 @@ export class LimitsService {
       const key = normalizeLimitKey(value);
       checks.push({ keys: definition.windows.map((_, i) => `${slotOf(accountSid)}:limit:${definition.sid}:${i}:${key}`), buckets: definition.windows });
     }
-    const block = await this.limiter.consume(checks, this.clock.now(), this.clock.offset());
+    const block = await this.limiter.consume(checks, now, this.clock.offset(), id);
     if (block) {
       this.metrics.limiterBlocks.inc({ code: 454 });
       throw new AppError('LIMIT_EXCEEDED', { name: named[block.index][0] }, { retryAfter: seconds(block.retryAfterMs) });
     }
+    return release(checks);
   }
 
   async emails(limits: Limit[]): Promise<Map<string, string | null>> {

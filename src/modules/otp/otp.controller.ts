@@ -1,6 +1,7 @@
 import { Body, Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ServerResponse } from 'node:http';
+import { deadlineOf } from '../../common/deadline';
 import { ApiErrors, ApiJsonOrForm, OtpEnvelopeDto } from '../../common/swagger';
 import { Account } from '../accounts/account.entity';
 import { BasicAuth, Caller } from '../accounts/basic-auth.guard';
@@ -84,7 +85,7 @@ export class OtpController {
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) response: ServerResponse,
   ): Promise<OtpEnvelope> {
-    const outcome = await this.otp.send(caller, body, idempotencyKeyOf(idempotencyKey));
+    const outcome = await this.otp.send(caller, body, idempotencyKeyOf(idempotencyKey), deadlineOf(response));
     if (outcome.replayed) response.setHeader(REPLAYED_HEADER, 'true');
     return { code: 200, message: 'OK', requestID: outcome.requestId };
   }

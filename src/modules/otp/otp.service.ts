@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { Clock } from '../../common/clock';
+import { Deadline } from '../../common/deadline';
 import { AppError } from '../../common/errors/app-error';
 import { newSid } from '../../common/ids';
 import { MetricsService } from '../../infra/metrics/metrics.service';
@@ -57,15 +58,16 @@ export class OtpService {
    * SPEC §4 send, with an optional Idempotency-Key (§10.1): authorised first (482 and the like
    * are not recorded), then the key is claimed for the account acted for, or answers for itself.
    * The destination controls, test settings and fraud guard of §10.4 and §10.5 come ahead of the
-   * limits: a refused send stores, consumes and sends nothing.
+   * limits: a refused send stores, consumes and sends nothing. A `deadline` passed before the OTP
+   * is stored (the request timed out, answered 503) rolls the send back: nothing is sent.
    */
-  async send(caller: Account, input: SendOtpDto, idempotencyKey?: string): Promise<SendOutcome> {
+  async send(caller: Account, input: SendOtpDto, idempotencyKey?: string, deadline?: Deadline): Promise<SendOutcome> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
-    if (idempotencyKey === undefined) return { requestId: await this.sendFor(account, input), replayed: false };
+    if (idempotencyKey === undefined) return { requestId: await this.sendFor(account, input, deadline), replayed: false };
     const claim = await this.idempotency.claim(account.sid, idempotencyKey, sendFingerprint(input));
     if ('replayed' in claim) return { requestId: (claim.body as { requestID: string }).requestID, replayed: true };
     try {
-      return { requestId: await this.sendFor(account, input, claim), replayed: false };
+      return { requestId: await this.sendFor(account, input, deadline, claim), replayed: false };
     } catch (error) {
       await this.idempotency.settle(claim, error);
       throw error;
@@ -73,7 +75,7 @@ export class OtpService {
   }
 
   /** Limits first, then store, replace earlier OTPs, and queue the delivery. */
-  private async sendFor(account: Account, input: SendOtpDto, claim?: IdempotencyClaim): Promise<string> {
+  private async sendFor(account: Account, input: SendOtpDto, deadline?: Deadline, claim?: IdempotencyClaim): Promise<string> {
     const { to, from, limits } = input;
     const channel = input.channel ?? 'sms';
 
@@ -89,18 +91,14 @@ export class OtpService {
 
     // 3. The fraud guard counts the send, or refuses it while its prefix is blocked (484); it ignores test numbers.
     const counted = phone && !testNumber ? await this.guard.admit(account, phone, settings.fraudGuard) : null;
+    const uncount = () => this.guard.forget(counted);
 
     // 4. Limits: a blocked send stores and sends nothing, and the guard takes back its count.
-    try {
-      await this.limits.enforce(account.sid, limits ?? undefined, to);
-    } catch (error) {
-      await this.guard.forget(counted).catch((forgetError: unknown) => this.logger.warn({ err: forgetError }, 'could not take back a fraud guard count'));
-      throw error;
-    }
+    const requestId = newSid('OTP');
+    const unlimit = await this.takingBackOnFailure([uncount], () => this.limits.enforce(account.sid, limits ?? undefined, to, requestId));
 
     // 5. The code, from a CSPRNG (a test number's is fixed); only its keyed hash is stored, and it travels sealed.
     const now = this.clock.now();
-    const requestId = newSid('OTP');
     const code = testNumber ? this.settings.testCode(to, testNumber) : randomCode(input.length ?? 6);
     const length = code.length;
     // A test send is never delivered: nothing to seal.
@@ -147,8 +145,14 @@ export class OtpService {
     const guardEnd = otp.guardTime ? now + otp.guardTime * 1000 : null;
     // With a key, its completion is part of the same transaction: one key never stores two OTPs.
     const completion = claim && this.idempotency.completion(claim, 200, { code: 200, message: 'OK', requestID: requestId });
-    const replaced = await this.store.insertReplacing(otp, now, guardEnd, { guard: completion, captured, steps });
-    if (replaced === null) throw new AppError('IDEMPOTENCY_IN_PROGRESS');
+    // The request's point of no return: a send the timeout has answered 503 rolls back instead.
+    // A send that stores nothing is taken back out of the fraud guard and the limits.
+    const beforeCommit = deadline && (() => deadline.commit());
+    const replaced = await this.takingBackOnFailure([uncount, unlimit], async () => {
+      const changed = await this.store.insertReplacing(otp, now, guardEnd, { guard: completion, captured, steps, beforeCommit });
+      if (changed === null) throw new AppError('IDEMPOTENCY_IN_PROGRESS');
+      return changed;
+    });
     if (replaced && guardEnd === null) this.metrics.otps.inc({ event: 'canceled', channel }, replaced);
     this.metrics.otps.inc({ event: 'sent', channel });
     // A test send ends here: it has nothing to deliver.
@@ -160,6 +164,18 @@ export class OtpService {
       this.logger.warn({ err: error, requestId }, 'delivery not queued yet; the recovery sweep will queue it'),
     );
     return requestId;
+  }
+
+  /** Runs a step of a send; should it fail, the send stores nothing, and what it has counted so far is taken back. */
+  private async takingBackOnFailure<T>(takeBacks: (() => Promise<void>)[], step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      await Promise.all(
+        takeBacks.map((takeBack) => takeBack().catch((takeBackError: unknown) => this.logger.warn({ err: takeBackError }, 'could not take back what a failed send counted'))),
+      );
+      throw error;
+    }
   }
 
   /** Refuses (483) a phone destination the account's controls do not permit on `channel`; returns its facts (null for email). */

@@ -88,7 +88,7 @@ export class OtpStore {
    * nothing was stored. `captured`: the message of an account in test mode, kept with it;
    * `steps`: its fallback steps, stored `waiting`.
    */
-  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, { guard, captured, steps = [] }: { guard?: SqlStatement; captured?: TestMessage; steps?: readonly FallbackStep[] } = {}): Promise<number | null> {
+  async insertReplacing(otp: Otp, now: number, guardEnd: number | null, { guard, captured, steps = [], beforeCommit }: { guard?: SqlStatement; captured?: TestMessage; steps?: readonly FallbackStep[]; beforeCommit?: () => void } = {}): Promise<number | null> {
     // Earlier: created before, or in the same ms with a smaller id. A CASE rather than an OR:
     // MariaDB's range optimizer turned the OR into ranges over every index starting with those
     // columns, which doubled the UPDATE's CPU; the destination index alone serves `<=`.
@@ -119,7 +119,7 @@ export class OtpStore {
     // Those canceled at once are events now; those a guard time keeps, when the sweep writes their end.
     const events = guardEnd === null && (await this.audience.receives(otp.accountSid, 'otp.canceled'));
     if (events) statements.push(this.event('otp.canceled', SIBLINGS_CANCELED_NOW, match, replacing));
-    const changed = await this.sql.transaction(statements);
+    const changed = await this.sql.transaction(statements, beforeCommit);
     if (guard && !changed[0]) return null;
     if (events && changed[replacing]) this.audience.recorded();
     return changed[replacing];

@@ -38,6 +38,17 @@ export class MemoryRateLimiter extends RateLimiter implements OnModuleDestroy {
     return Promise.resolve(null);
   }
 
+  release(limits: LimitCheck[], _id: string, now: number): Promise<void> {
+    for (const limit of limits) {
+      for (const key of limit.keys) {
+        const times = this.logs.get(key)?.times;
+        const at = times?.lastIndexOf(now) ?? -1;
+        if (at >= 0) times!.splice(at, 1);
+      }
+    }
+    return Promise.resolve();
+  }
+
   /** How many keys are held: what the sweep keeps bounded. */
   get size(): number {
     return this.logs.size;

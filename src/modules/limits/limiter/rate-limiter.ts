@@ -30,5 +30,11 @@ export abstract class RateLimiter {
    * (0 in production). A driver shared by several hosts measures time on its server instead,
    * moved by `offset` only, so clock skew between hosts cannot shrink or stretch a window.
    */
-  abstract consume(limits: LimitCheck[], now: number, offset?: number): Promise<LimitBlock | null>;
+  abstract consume(limits: LimitCheck[], now: number, offset?: number, id?: string): Promise<LimitBlock | null>;
+
+  /**
+   * Takes back a send that `consume` admitted with this `id` at this `now` and that then did not
+   * happen (its OTP was never stored): it leaves every bucket of those limits, as if never made.
+   */
+  abstract release(limits: LimitCheck[], id: string, now: number): Promise<void>;
 }

@@ -9,7 +9,7 @@ import { LimitBlock, LimitCheck, RateLimiter } from './rate-limiter';
  * token windows that record a point even when they refuse, and its union is not ordered with
  * "stop at the first block, keep what earlier limits recorded"; the seed's semantics need this.
  *
- * ARGV: now (empty: the server's TIME), offset, member, limit count, then per limit its bucket
+ * ARGV: now (empty: the server's TIME), offset, member (the send's id), limit count, then per limit its bucket
  * count and per bucket max, interval. KEYS: the bucket keys in the same order. Returns {0, 0}
  * when admitted, else {limit (1-based), wait ms}. With the server's time every process measures
  * windows on one clock, whatever the skew between their hosts.
@@ -22,7 +22,7 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
-local member = now .. ':' .. ARGV[3]
+local member = ARGV[3]
 local limits = tonumber(ARGV[4])
 local a = 5
 local k = 1
@@ -68,9 +68,9 @@ export class RedisRateLimiter extends RateLimiter {
     }
   }
 
-  async consume(limits: LimitCheck[], now: number, offset = 0): Promise<LimitBlock | null> {
+  async consume(limits: LimitCheck[], now: number, offset = 0, id = randomBytesPooled(8).toString('hex')): Promise<LimitBlock | null> {
     const keys: string[] = [];
-    const args: (string | number)[] = [this.serverTime ? '' : now, offset, randomBytesPooled(8).toString('hex'), limits.length];
+    const args: (string | number)[] = [this.serverTime ? '' : now, offset, id, limits.length];
     for (const limit of limits) {
       args.push(limit.buckets.length);
       limit.buckets.forEach((bucket, i) => {
@@ -81,5 +81,12 @@ export class RedisRateLimiter extends RateLimiter {
     const command = (this.redis as unknown as { otpgateConsume: ConsumeCommand }).otpgateConsume.bind(this.redis);
     const [index, waitMs] = await command(keys.length, ...keys, ...args);
     return index === 0 ? null : { index: index - 1, retryAfterMs: waitMs };
+  }
+
+  /** The send's member leaves each bucket; in a cluster the keys of one account share a slot, so one MULTI holds them all. */
+  async release(limits: LimitCheck[], id: string): Promise<void> {
+    const multi = this.redis.multi();
+    for (const limit of limits) for (const key of limit.keys) multi.zrem(`${this.prefix}:${key}`, id);
+    await multi.exec();
   }
 }
