@@ -1,10 +1,13 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { RedisClient, Worker } from 'bullmq';
+import { withTimeout } from '../../common/timeout';
 import { RedisOutageLog } from './redis-outage-log';
 
 /** At shutdown, the jobs a worker has in hand get this long to finish before it closes anyway. */
 export const WORKER_CLOSE_GRACE_MS = 10_000;
+/** How long a worker's connections may take to hand out their clients at shutdown. */
+const CLIENT_WAIT_MS = 1000;
 
 /**
  * What the BullMQ workers share: an outage logged once per worker (connection errors are retried
@@ -61,7 +64,11 @@ async function drain(worker: Worker, graceMs: number): Promise<string | null> {
   const { blockingConnection, whenCurrentJobsFinished } = worker as unknown as WorkerInternals;
   if (!blockingConnection || typeof whenCurrentJobsFinished !== 'function') return 'this BullMQ version has no drain to call';
   await worker.pause(true);
-  const [client, blockingClient] = await Promise.all([worker.client, blockingConnection.client]);
+  // A connection still setting up (it connected, then Redis went away before BullMQ had read its
+  // version) hands out its client only once Redis is back: not waited for.
+  const clients = await withTimeout(Promise.all([worker.client, blockingConnection.client]), CLIENT_WAIT_MS).catch(() => null);
+  if (!clients) return 'Redis unavailable';
+  const [client, blockingClient] = clients;
   // Only promises settle between this check and the drain's disconnect: no client can change state in between.
   if (client.status !== 'ready' || blockingClient.status !== 'ready') return 'Redis unavailable';
   let timer: NodeJS.Timeout | undefined;
