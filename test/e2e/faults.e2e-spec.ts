@@ -170,15 +170,35 @@ describe('faults', () => {
       const answered = await send();
       expect(answered.status).toBe(503);
       expect(answered.body).toEqual(unavailable);
-      await until(() => Promise.resolve(logged('rolled back').length), (count) => count > 0);
+      await until(() => Promise.resolve(logged('it changed nothing').length), (count) => count > 0);
       expect(await stored('12055550670')).toEqual([]);
       // The key was not spent on the send that did nothing: the retry is a send of its own.
       // ... nor on the limits: the default limit (one send a minute to the number) admits it.
       const again = await send().expect(200);
       expect(again.headers['idempotent-replayed']).toBeUndefined();
       expect(await stored('12055550670')).toEqual([{ requestId: again.body.requestID }]);
-      expect(logged('rolled back')).toHaveLength(1);
+      expect(logged('it changed nothing')).toHaveLength(1);
       expect(errors.mock.calls).toEqual([]);
+    });
+
+    it('answers a verify 503 and changes nothing: the OTP is still pending, no attempt counted, and the retry verifies', async () => {
+      // A test number: its code is known.
+      const code = '135790';
+      await app.http(app.root).put('/2fa/settings').send({ testNumbers: { '+12055550672': code } }).expect(200);
+      const sent = await app.http(app.root).post('/2fa/send').send({ service: '2FA', from: '+12055550199', to: '+12055550672', body: '{code}' }).expect(200);
+      const requestId = sent.body.requestID as string;
+      const store = app.app.get(OtpStore);
+      const findState = store.findState.bind(store);
+      // A database that takes 1.5 s to read the OTP.
+      jest.spyOn(store, 'findState').mockImplementationOnce(async (...args) => {
+        await pause(1500);
+        return findState(...args);
+      });
+      await app.http(app.root).post('/2fa/verify').send({ requestId, code }).expect(503, unavailable);
+      await until(() => Promise.resolve(logged('it changed nothing').length), (count) => count > 0);
+      const [row] = await app.dataSource.query<{ status: string; attempts: number }[]>(`SELECT status, attempts FROM otp_session WHERE requestId = '${requestId}'`);
+      expect(row).toEqual({ status: 'pending', attempts: 0 });
+      await app.http(app.root).post('/2fa/verify').send({ requestId, code }).expect(200);
     });
 
     it('answers what it stored when it was stored before the timeout, even if the answer comes after it', async () => {

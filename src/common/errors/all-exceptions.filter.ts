@@ -22,8 +22,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const response = http.getResponse<unknown>();
     const adapter = this.adapterHost.httpAdapter;
     if (adapter.isHeadersSent(response) && exception instanceof DeadlinePassed) {
-      // The handler reached its point of no return after the timeout had answered 503: it rolled back.
-      this.logger.warn({ reqId: request.id ?? null, url: request.url }, 'request timed out (answered 503) before it committed anything; rolled back');
+      // The handler reached its point of no return after the timeout had answered 503: it changed nothing (a send's transaction rolled back).
+      this.logger.warn({ reqId: request.id ?? null, url: request.url }, 'request timed out (answered 503) before its point of no return; it changed nothing');
       return;
     }
     if (adapter.isHeadersSent(response) && (exception as { code?: unknown } | null)?.code === 'ERR_HTTP_HEADERS_SENT') {

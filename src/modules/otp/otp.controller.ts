@@ -118,8 +118,8 @@ export class OtpController {
     'OTP_INVALID_CODE',
     'OTP_LOCKED',
   )
-  async verify(@Caller() caller: Account, @Body() body: VerifyOtpDto): Promise<OtpEnvelope> {
-    return { code: 200, message: 'verified', requestID: await this.otp.verify(caller, body) };
+  async verify(@Caller() caller: Account, @Body() body: VerifyOtpDto, @Res({ passthrough: true }) response: ServerResponse): Promise<OtpEnvelope> {
+    return { code: 200, message: 'verified', requestID: await this.otp.verify(caller, body, deadlineOf(response)) };
   }
 
   @Post('cancel')
@@ -132,7 +132,7 @@ export class OtpController {
   @ApiBody({ type: CancelOtpDto, examples: { byRequestId: { summary: 'By the requestID a send answered', value: { requestId: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } } } })
   @ApiOkResponse({ type: OtpEnvelopeDto, description: 'Canceled', example: { code: 200, message: 'canceled', requestID: 'OTP5f0d3a1e2b4c4d6e8f9a0b1c2d3e4f5a' } })
   @ApiErrors({ body: true }, 'MISSING_PARAMETER', 'ACCOUNT_OUT_OF_SCOPE', 'CANCEL_NOT_FOUND', 'OTP_ALREADY_VERIFIED', 'OTP_EXPIRED')
-  async cancel(@Caller() caller: Account, @Body() body: CancelOtpDto): Promise<OtpEnvelope> {
-    return { code: 200, message: 'canceled', requestID: await this.otp.cancel(caller, body) };
+  async cancel(@Caller() caller: Account, @Body() body: CancelOtpDto, @Res({ passthrough: true }) response: ServerResponse): Promise<OtpEnvelope> {
+    return { code: 200, message: 'canceled', requestID: await this.otp.cancel(caller, body, deadlineOf(response)) };
   }
 }

@@ -205,32 +205,36 @@ export class OtpService {
     };
   }
 
-  /** SPEC §4 verify, by request id or by the newest OTPs of a destination. */
-  async verify(caller: Account, input: VerifyOtpDto): Promise<string> {
+  /**
+   * SPEC §4 verify, by request id or by the newest OTPs of a destination. Past its `deadline` (a
+   * 503 answered) it changes nothing: no OTP verified, no attempt counted.
+   */
+  async verify(caller: Account, input: VerifyOtpDto, deadline?: Deadline): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const now = this.clock.now();
-    if (input.number) return this.verifyByNumber(account, input.service!, input.number, input.code, now);
+    if (input.number) return this.verifyByNumber(account, input.service!, input.number, input.code, now, deadline);
     const otp = await this.store.findState(input.requestId!, account.sid);
     if (!otp) throw new AppError('OTP_NOT_FOUND');
     const blocker = verifyBlocker(otp, now);
     if (blocker) throw new AppError(blocker, {}, { requestId: otp.requestId });
-    return this.matches(otp, input.code) ? this.markVerified(otp, now) : this.countWrongCode(otp, now);
+    return this.matches(otp, input.code) ? this.markVerified(otp, now, deadline) : this.countWrongCode(otp, now, deadline);
   }
 
   /**
    * By number: the newest verifiable OTPs of (account, service, number). During a guard time the
    * old and the new code both pass; a wrong code counts against the newest.
    */
-  private async verifyByNumber(account: Account, service: string, to: string, code: string, now: number): Promise<string> {
+  private async verifyByNumber(account: Account, service: string, to: string, code: string, now: number, deadline?: Deadline): Promise<string> {
     const newest = await this.store.newest(account.sid, service, to, NEWEST);
     if (!newest.length) throw new AppError('OTP_NOT_FOUND');
     const verifiable = newest.filter((otp) => !verifyBlocker(otp, now));
     if (!verifiable.length) throw new AppError(verifyBlocker(newest[0], now)!, {}, { requestId: newest[0].requestId });
     const match = verifiable.find((otp) => this.matches(otp, code));
-    return match ? this.markVerified(match, now) : this.countWrongCode(verifiable[0], now);
+    return match ? this.markVerified(match, now, deadline) : this.countWrongCode(verifiable[0], now, deadline);
   }
 
-  private async markVerified(otp: OtpState, now: number): Promise<string> {
+  private async markVerified(otp: OtpState, now: number, deadline?: Deadline): Promise<string> {
+    deadline?.commit();
     if (!(await this.store.markVerified(otp, now))) return this.failWithCurrentState(otp.requestId, now);
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
     await this.guard.verified(otp.accountSid, otp.fraudPrefix);
@@ -239,7 +243,8 @@ export class OtpService {
     return otp.requestId;
   }
 
-  private async countWrongCode(otp: OtpState, now: number): Promise<never> {
+  private async countWrongCode(otp: OtpState, now: number, deadline?: Deadline): Promise<never> {
+    deadline?.commit();
     if (!(await this.store.countWrongCode(otp, now))) return this.failWithCurrentState(otp.requestId, now);
     if (otp.attempts + 1 >= MAX_VERIFY_ATTEMPTS) this.metrics.otps.inc({ event: 'failed', channel: otp.channel });
     throw new AppError('OTP_INVALID_CODE', {}, { requestId: otp.requestId });
@@ -255,8 +260,8 @@ export class OtpService {
     return this.secrets.codeMatches(otp.requestId, code, otp.codeHash);
   }
 
-  /** SPEC §4 cancel: idempotent; a delivery not yet handed to a provider is dropped. */
-  async cancel(caller: Account, input: CancelOtpDto): Promise<string> {
+  /** SPEC §4 cancel: idempotent; a delivery not yet handed to a provider is dropped. Past its `deadline` it changes nothing. */
+  async cancel(caller: Account, input: CancelOtpDto, deadline?: Deadline): Promise<string> {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const otp = await this.store.findState(input.requestId, account.sid);
     if (!otp) throw new AppError('CANCEL_NOT_FOUND');
@@ -266,7 +271,8 @@ export class OtpService {
     const blocker = verifyBlocker(otp, now);
     if (blocker === 'OTP_ALREADY_VERIFIED' || blocker === 'OTP_EXPIRED') throw new AppError(blocker, {}, { requestId: otp.requestId });
     if (blocker === null) {
-      if (!(await this.store.cancel(otp, now))) return this.cancel(caller, input);
+      deadline?.commit();
+      if (!(await this.store.cancel(otp, now))) return this.cancel(caller, input, deadline);
       this.metrics.otps.inc({ event: 'canceled', channel: otp.channel });
       await this.queue.remove(otp.channel, otp.requestId);
     }
