@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type pino from 'pino';
+import { attachDeadline } from '../../common/deadline';
 import { AppError } from '../../common/errors/app-error';
 import { MetricsService } from '../metrics/metrics.service';
-import { attachDeadline } from '../../common/deadline';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** Query parameters that carry a secret (Meta's WhatsApp verification handshake): their values never reach a log line. */

@@ -41,9 +41,9 @@ export class MemoryRateLimiter extends RateLimiter implements OnModuleDestroy {
   release(limits: LimitCheck[], _id: string, now: number): Promise<void> {
     for (const limit of limits) {
       for (const key of limit.keys) {
-        const times = this.logs.get(key)?.times;
-        const at = times?.lastIndexOf(now) ?? -1;
-        if (at >= 0) times!.splice(at, 1);
+        const times = this.logs.get(key)?.times ?? [];
+        const at = times.lastIndexOf(now);
+        if (at >= 0) times.splice(at, 1);
       }
     }
     return Promise.resolve();
