@@ -76,10 +76,17 @@ async function main(): Promise<void> {
     console.log(`${kind} ${route} @${connections}: ${result.rps.toFixed(0)} req/s, p99 ${result.p99} ms (${result.failed} failed) under --cpu-prof`);
     console.log(`profile: ${path}`);
     console.log(`window: ${(summary.busyMs / 1000).toFixed(1)} s busy, ${(summary.idleMs / 1000).toFixed(1)} s idle\n`);
+    // The requests the window saw, for the µs of CPU each line costs one request.
+    const requests = (result.rps * (end - start - 2 * MARGIN_MS)) / 1000;
+    const print = (title: string, lines: ProfileLine[]): void => {
+      console.log(`${title}:`);
+      for (const line of lines) console.log(`  ${(line.share * 100).toFixed(1).padStart(5)} %  ${line.ms.toFixed(0).padStart(6)} ms  ${((line.ms * 1000) / requests).toFixed(0).padStart(5)} µs/req  ${line.name}`);
+      console.log('');
+    };
     print('self time by function', summary.functions);
     for (const [name, callers] of summary.callers) print(`  nearest package/otpgate callers of ${name}`, callers);
-    print('self time by package / file', summary.selfByModule.slice(0, 15));
-    print('inclusive time by package / file (anywhere on the stack)', summary.inclusiveByModule.slice(0, 15));
+    print('self time by package / file', summary.selfByModule.slice(0, 30));
+    print('inclusive time by package / file (anywhere on the stack)', summary.inclusiveByModule.slice(0, 30));
     print('inclusive time by function (callees included)', summary.inclusiveFunctions);
   } finally {
     await target?.stop();
@@ -88,12 +95,6 @@ async function main(): Promise<void> {
     await resources.release();
     servers.remove();
   }
-}
-
-function print(title: string, lines: ProfileLine[]): void {
-  console.log(`${title}:`);
-  for (const line of lines) console.log(`  ${(line.share * 100).toFixed(1).padStart(5)} %  ${line.ms.toFixed(0).padStart(6)} ms  ${line.name}`);
-  console.log('');
 }
 
 main().catch((error: unknown) => {
