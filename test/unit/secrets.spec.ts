@@ -39,6 +39,7 @@ describe('code and token hashes', () => {
     const older = new Secrets(['o'.repeat(40)]);
     const rotated = new Secrets(['n'.repeat(40), 'o'.repeat(40)]);
     expect(rotated.codeMatches(requestId, '4321', older.hashCode(requestId, '4321'))).toBe(true);
+    expect(rotated.codeHashes(requestId, '4321')).toEqual([rotated.hashCode(requestId, '4321'), older.hashCode(requestId, '4321')]);
     expect(rotated.tokenMatches('t', older.hashToken('t'))).toBe('older');
     expect(rotated.tokenMatches('t', rotated.hashToken('t'))).toBe('current');
     expect(rotated.tokenMatches('u', rotated.hashToken('t'))).toBeNull();

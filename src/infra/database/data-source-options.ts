@@ -61,6 +61,7 @@ export function dataSourceOptions(database: DatabaseConfig): DataSourceOptions {
     supportBigNumbers: true,
     bigNumberStrings: false,
     connectTimeout: 5000,
-    extra: { connectionLimit: 20, enableKeepAlive: true, waitForConnections: true, queueLimit: 1000 },
+    // Multiple statements: Sql sends a transaction's statements in one query (see its `transaction`).
+    extra: { multipleStatements: true, connectionLimit: 20, enableKeepAlive: true, waitForConnections: true, queueLimit: 1000 },
   };
 }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2';
+import { escape } from 'sql-escaper';
 import { DataSource } from 'typeorm';
 
 export type SqlValue = string | number | boolean | null;
@@ -17,7 +18,8 @@ export type SqlStatement = [sql: string, params: SqlParams, ifChanged?: number];
  * statements on MySQL (mysql2 `execute`) and cached prepared statements on SQLite. TypeORM's
  * query builders cost more CPU per query than the database does here; everything else keeps
  * using TypeORM. The SQL must be portable: `:name` parameters (as TypeORM's), no quoting, no
- * dialect functions. Values only ever travel as bound parameters.
+ * dialect functions. Values travel as bound parameters, except in a MySQL transaction's batched
+ * statements, which write them in with an escaping no sql_mode can break (see `written`).
  *
  * A write that InnoDB ends with a deadlock runs again (see `retryingDeadlocks`). That is safe for
  * every caller because a write here is a fixed list of statements with bound values: nobody reads
@@ -34,6 +36,11 @@ export abstract class Sql {
    * `beforeCommit` runs once the statements have, just before COMMIT; when it throws, all roll back.
    */
   abstract transaction(statements: SqlStatement[], beforeCommit?: () => void): Promise<number[]>;
+  /**
+   * A write, then a read, in one round trip: resolves with the rows the write changed and what
+   * the read found. Not a transaction: the read sees the write and whatever else has committed.
+   */
+  abstract runThenRead<T>(write: SqlStatement, read: SqlStatement): Promise<[changed: number, rows: T[]]>;
 
   static for(dataSource: DataSource): Sql {
     const driver = dataSource.driver as unknown as { pool?: Pool; databaseConnection?: Database };
@@ -60,22 +67,48 @@ class MysqlSql extends Sql {
     return retryingDeadlocks('transaction', () => this.once(statements, beforeCommit));
   }
 
+  runThenRead<T>(write: SqlStatement, read: SqlStatement): Promise<[changed: number, rows: T[]]> {
+    return retryingDeadlocks('statement', async () => {
+      const [result, rows] = await query<[ResultSetHeader, T[]]>(this.pool, [written(write), written(read)]);
+      return [result.affectedRows, rows];
+    });
+  }
+
+  /**
+   * The statements travel as few round trips as their conditions allow: START TRANSACTION and the
+   * statements in one multi-statement query, cut before a statement whose condition (`ifChanged`)
+   * waits on that query's answer; then COMMIT on its own, after `beforeCommit`, so that a request
+   * past its deadline still rolls back. Each round trip costs more CPU here than the statements
+   * themselves (BENCHMARKS.md). Values are written in (`written`); a statement that fails stops
+   * the query there, and the transaction rolls back.
+   */
   private async once(statements: SqlStatement[], beforeCommit?: () => void): Promise<number[]> {
     const connection = await new Promise<PoolConnection>((resolve, reject) => this.pool.getConnection((error, c) => (error ? reject(error) : resolve(c))));
     let reusable = true;
     try {
-      await query(connection, 'START TRANSACTION');
       const changed: number[] = [];
-      for (const [sql, params, ifChanged] of statements) {
-        changed.push(skipped(changed, ifChanged) ? 0 : (await execute<ResultSetHeader>(connection, sql, params)).affectedRows);
+      let head = ['START TRANSACTION'];
+      let pending: number[] = [];
+      const send = async (): Promise<void> => {
+        const texts = [...head, ...pending.map((index) => written(statements[index]))];
+        const results = await query<ResultSetHeader[]>(connection, texts);
+        pending.forEach((index, k) => (changed[index] = results[head.length + k].affectedRows));
+        head = [];
+        pending = [];
+      };
+      for (const [index, [, , ifChanged]] of statements.entries()) {
+        if (ifChanged !== undefined && pending.includes(ifChanged)) await send();
+        if (skipped(changed, ifChanged)) changed[index] = 0;
+        else pending.push(index);
       }
+      if (head.length || pending.length) await send();
       beforeCommit?.();
-      await query(connection, 'COMMIT');
+      await query(connection, ['COMMIT']);
       return changed;
     } catch (error) {
       // A connection that cannot even roll back is dropped, not returned to the pool; the server
       // rolls back what it held when the connection goes.
-      await query(connection, 'ROLLBACK').catch(() => {
+      await query(connection, ['ROLLBACK']).catch(() => {
         reusable = false;
         connection.destroy();
       });
@@ -125,14 +158,31 @@ function isDeadlock(error: unknown): boolean {
 }
 
 type Executor = Pick<Pool, 'execute'>;
+const EITHER_MODE = { noBackslashEscapes: true } as const;
 
 /** A prepared statement (mysql2 `execute`) with `:name` parameters, as a promise. */
 function execute<T>(on: Executor, sql: string, values: SqlParams): Promise<T> {
   return new Promise((resolve, reject) => on.execute({ sql, values, namedPlaceholders: true }, (error, result) => (error ? reject(error) : resolve(result as T))));
 }
 
-function query(connection: PoolConnection, sql: string): Promise<void> {
-  return new Promise((resolve, reject) => connection.query(sql, (error) => (error ? reject(error) : resolve())));
+/**
+ * A statement with its values written in as literals. sql-escaper's `noBackslashEscapes` writes
+ * each one in a form a server reads the same with or without NO_BACKSLASH_ESCAPES (a value with a
+ * backslash becomes an expression that rebuilds it), so no sql_mode can let a value end its string.
+ * The SQL text here is otpgate's own and has no colon inside a quoted string.
+ */
+function written([sql, params]: SqlStatement): string {
+  return sql.replace(/:(\w+)/g, (_, name: string) => {
+    if (!(name in params)) throw new Error(`no value for :${name}`);
+    return escape(params[name], false, 'Z', EITHER_MODE);
+  });
+}
+
+/** Statements as one query (one round trip; the pool allows multiple statements), with the result of each. */
+function query<T extends unknown[]>(on: Pick<Pool, 'query'>, texts: string[]): Promise<T> {
+  return new Promise((resolve, reject) =>
+    on.query(texts.join(';\n'), (error, result) => (error ? reject(error) : resolve((texts.length > 1 ? result : [result]) as T))),
+  );
 }
 
 class SqliteSql extends Sql {
@@ -159,6 +209,10 @@ class SqliteSql extends Sql {
         return changed;
       })(),
     );
+  }
+
+  runThenRead<T>([sql, params]: SqlStatement, [readSql, readParams]: SqlStatement): Promise<[changed: number, rows: T[]]> {
+    return attempt(() => [this.write(sql, params), this.statement(readSql).all(bindable(readParams)) as T[]]);
   }
 
   private write(sql: string, params: SqlParams): number {

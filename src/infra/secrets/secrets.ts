@@ -35,9 +35,14 @@ export class Secrets {
     return codeHash(this.keys[0], requestId, code);
   }
 
+  /** The hash `code` would have been stored with, under each secret, newest first. */
+  codeHashes(requestId: string, code: string): string[] {
+    return this.keys.map((keys) => codeHash(keys, requestId, code));
+  }
+
   /** Whether `code` is the code of a stored hash, under any of the secrets (constant time per secret). */
   codeMatches(requestId: string, code: string, stored: string): boolean {
-    return this.keys.some((keys) => Secrets.sameHash(codeHash(keys, requestId, code), stored));
+    return this.codeHashes(requestId, code).some((hash) => Secrets.sameHash(hash, stored));
   }
 
   /** Tokens are 128-bit random, so a fast keyed hash is as strong as a slow one and costs nothing per request. */

@@ -213,7 +213,11 @@ export class OtpService {
     const account = await this.accounts.actingAccount(caller, input.accountSid);
     const now = this.clock.now();
     if (input.number) return this.verifyByNumber(account, input.service!, input.number, input.code, now, deadline);
-    const otp = await this.store.findState(input.requestId!, account.sid);
+    // The right code in one round trip; any other outcome is decided from the state it read back.
+    const requestId = input.requestId!;
+    const attempt = await this.store.verifyMatching(requestId, account.sid, this.secrets.codeHashes(requestId, input.code), now, () => deadline?.commit());
+    if (attempt?.verified) return this.verified(attempt.otp!, now);
+    const otp = attempt ? attempt.otp : await this.store.findState(requestId, account.sid);
     if (!otp) throw new AppError('OTP_NOT_FOUND');
     const blocker = verifyBlocker(otp, now);
     if (blocker) throw new AppError(blocker, {}, { requestId: otp.requestId });
@@ -236,6 +240,11 @@ export class OtpService {
   private async markVerified(otp: OtpState, now: number, deadline?: Deadline): Promise<string> {
     deadline?.commit();
     if (!(await this.store.markVerified(otp, now))) return this.failWithCurrentState(otp.requestId, now);
+    return this.verified(otp, now);
+  }
+
+  /** What follows a verify that succeeded. */
+  private async verified(otp: OtpState, now: number): Promise<string> {
     this.metrics.otps.inc({ event: 'verified', channel: otp.channel });
     await this.guard.verified(otp.accountSid, otp.fraudPrefix);
     // Another OTP of the destination can be valid only through a guard time; cancel it.

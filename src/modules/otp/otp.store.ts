@@ -36,6 +36,9 @@ export interface ReceiptMatch {
 /** The sealed code stays while a further step may still need it (SPEC §10.3); else it goes once delivery ends. */
 const KEEP_SEALED_FOR_NEXT = 'sealedCode = CASE WHEN currentStep < fallbackSteps THEN sealedCode ELSE NULL END';
 
+/** The SET of a verify that succeeds: the sealed code is not needed any more. */
+const VERIFIED = "status = 'verified', dateVerified = :now, dateUpdated = :now, sealedCode = NULL";
+
 /** Clears the sealed code wherever an OTP stops being deliverable (SPEC §4: the code exists only to be delivered). */
 const CANCELED = "status = 'canceled', dateCanceled = :now, dateUpdated = :now, sealedCode = NULL";
 
@@ -147,9 +150,36 @@ export class OtpStore {
     return rows.map((row) => this.state.fromRow(row));
   }
 
+  /**
+   * Verify on its happy path in one round trip: the OTP becomes verified if it is verifiable and
+   * its stored hash is one of `hashes` (the code's, under each secret), and its state is read back
+   * in the same query. Resolves with whether it did, and the state (null: not the account's OTP).
+   *
+   * Comparing the hash in SQL, not in constant time, leaks nothing of use: it is an HMAC keyed with
+   * the server secret, so a guess's hash cannot be computed without the key, and timing could at
+   * most tell how much of a hash the attacker cannot choose matched. A wrong code changes nothing
+   * here; the caller counts it, as ever, against the attempts.
+   *
+   * Undefined when the account receives `otp.verified` events: the event is recorded in one
+   * transaction with the change (`markVerified`). `beforeWrite` runs just before the query goes.
+   */
+  async verifyMatching(requestId: string, accountSid: string, hashes: string[], now: number, beforeWrite: () => void): Promise<{ verified: boolean; otp: OtpState | null } | undefined> {
+    if (await this.audience.receives(accountSid, 'otp.verified')) return undefined;
+    beforeWrite();
+    const params: SqlParams = { requestId, accountSid, now };
+    hashes.forEach((hash, i) => (params[`hash${i}`] = hash));
+    const matching = hashes.map((_, i) => `:hash${i}`).join(', ');
+    const where = 'requestId = :requestId AND accountSid = :accountSid';
+    const [changed, [row]] = await this.sql.runThenRead<Record<string, unknown>>(
+      [`UPDATE otp_session SET ${VERIFIED} WHERE ${where} AND ${VERIFIABLE.sql()} AND codeHash IN (${matching})`, params],
+      [`${this.state.select} WHERE ${where}`, { requestId, accountSid }],
+    );
+    return { verified: changed > 0, otp: row ? this.state.fromRow(row) : null };
+  }
+
   /** Only a verifiable OTP becomes verified: of many concurrent correct verifies, one wins. */
   async markVerified(otp: OtpState, now: number): Promise<boolean> {
-    const sql = `UPDATE otp_session SET status = 'verified', dateVerified = :now, dateUpdated = :now, sealedCode = NULL WHERE requestId = :requestId AND ${VERIFIABLE.sql()}`;
+    const sql = `UPDATE otp_session SET ${VERIFIED} WHERE requestId = :requestId AND ${VERIFIABLE.sql()}`;
     return (await this.change([sql, { requestId: otp.requestId, now }], 'otp.verified', otp.accountSid, 'o.requestId = :requestId')) > 0;
   }
 
