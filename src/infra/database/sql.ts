@@ -158,12 +158,13 @@ function isDeadlock(error: unknown): boolean {
 }
 
 type Executor = Pick<Pool, 'execute'>;
-const EITHER_MODE = { noBackslashEscapes: true } as const;
 
 /** A prepared statement (mysql2 `execute`) with `:name` parameters, as a promise. */
 function execute<T>(on: Executor, sql: string, values: SqlParams): Promise<T> {
   return new Promise((resolve, reject) => on.execute({ sql, values, namedPlaceholders: true }, (error, result) => (error ? reject(error) : resolve(result as T))));
 }
+
+const EITHER_MODE = { noBackslashEscapes: true } as const;
 
 /**
  * A statement with its values written in as literals. sql-escaper's `noBackslashEscapes` writes

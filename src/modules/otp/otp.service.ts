@@ -215,13 +215,15 @@ export class OtpService {
     if (input.number) return this.verifyByNumber(account, input.service!, input.number, input.code, now, deadline);
     // The right code in one round trip; any other outcome is decided from the state it read back.
     const requestId = input.requestId!;
-    const attempt = await this.store.verifyMatching(requestId, account.sid, this.secrets.codeHashes(requestId, input.code), now, () => deadline?.commit());
+    const hashes = this.secrets.codeHashes(requestId, input.code);
+    const attempt = await this.store.verifyMatching(requestId, account.sid, hashes, now, () => deadline?.commit());
     if (attempt?.verified) return this.verified(attempt.otp!, now);
     const otp = attempt ? attempt.otp : await this.store.findState(requestId, account.sid);
     if (!otp) throw new AppError('OTP_NOT_FOUND');
     const blocker = verifyBlocker(otp, now);
     if (blocker) throw new AppError(blocker, {}, { requestId: otp.requestId });
-    return this.matches(otp, input.code) ? this.markVerified(otp, now, deadline) : this.countWrongCode(otp, now, deadline);
+    const matches = hashes.some((hash) => Secrets.sameHash(hash, otp.codeHash));
+    return matches ? this.markVerified(otp, now, deadline) : this.countWrongCode(otp, now, deadline);
   }
 
   /**

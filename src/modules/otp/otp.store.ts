@@ -167,8 +167,7 @@ export class OtpStore {
     if (await this.audience.receives(accountSid, 'otp.verified')) return undefined;
     beforeWrite();
     const params: SqlParams = { requestId, accountSid, now };
-    hashes.forEach((hash, i) => (params[`hash${i}`] = hash));
-    const matching = hashes.map((_, i) => `:hash${i}`).join(', ');
+    const matching = inList('hash', hashes, params);
     const where = 'requestId = :requestId AND accountSid = :accountSid';
     const [changed, [row]] = await this.sql.runThenRead<Record<string, unknown>>(
       [`UPDATE otp_session SET ${VERIFIED} WHERE ${where} AND ${VERIFIABLE.sql()} AND codeHash IN (${matching})`, params],
@@ -303,8 +302,7 @@ export class OtpStore {
     const requestIds = [...new Set(otps.filter((otp) => otp.fallbackSteps > 0).map((otp) => otp.requestId))];
     if (!requestIds.length) return steps;
     const ids: SqlParams = {};
-    requestIds.forEach((id, i) => (ids[`id${i}`] = id));
-    const rows = await this.sql.rows<Record<string, unknown>>(`${this.step.select} WHERE requestId IN (${requestIds.map((_, i) => `:id${i}`).join(', ')}) ORDER BY requestId, position`, ids);
+    const rows = await this.sql.rows<Record<string, unknown>>(`${this.step.select} WHERE requestId IN (${inList('id', requestIds, ids)}) ORDER BY requestId, position`, ids);
     for (const row of rows) {
       const step = this.step.fromRow(row);
       steps.set(step.requestId, [...(steps.get(step.requestId) ?? []), step]);
@@ -434,8 +432,7 @@ export class OtpStore {
   /** Changes the OTPs of `ids` that `where` still selects, in one transaction with their events when `events`. */
   private async changeIds(type: OtpEventType, ids: string[], where: string, set: string, params: SqlParams, events: boolean): Promise<number> {
     const all: SqlParams = { ...params };
-    ids.forEach((id, i) => (all[`id${i}`] = id));
-    const list = ids.map((_, i) => `:id${i}`).join(', ');
+    const list = inList('id', ids, all);
     // The check again as a CASE: the planner cannot take an index of `where`'s columns for it
     // (the (status, dateExpires) one would lock the range it walks); only the ids' rows are locked.
     const update: SqlStatement = [`UPDATE otp_session SET ${set} WHERE requestId IN (${list}) AND CASE WHEN ${where} THEN 1 ELSE 0 END = 1`, all];
@@ -476,4 +473,10 @@ export class OtpStore {
       ifChanged,
     ];
   }
+}
+
+/** The parameters of an IN list, `:name0, :name1, …`; their values are added to `params`. */
+function inList(name: string, values: readonly string[], params: SqlParams): string {
+  values.forEach((value, i) => (params[`${name}${i}`] = value));
+  return values.map((_, i) => `:${name}${i}`).join(', ');
 }
